@@ -1,0 +1,199 @@
+import type { LogEvent } from '../parse/event.js';
+import { isOperation, operationFailed } from '../parse/event.js';
+import { redactForStorage } from '../parse/index.js';
+import type { Batch, FileDelta, RecentLine, SessionDelta, WindowCell } from '../store/batch.js';
+import { MINUTE, emptyBatch } from '../store/batch.js';
+import { Histogram } from '../store/histogram.js';
+import type { CardinalityGuard } from './cardinality.js';
+
+const SEP = '\u001f';
+
+export interface AggregatorOptions {
+  /** retention.recent_lines: how many parsed lines the store keeps for inspection. */
+  recentLines: number;
+  /** Rejected-line samples kept per batch at most (the store keeps a bounded total). */
+  samplesPerBatch: number;
+  guard: CardinalityGuard;
+}
+
+interface RingEntry {
+  e: LogEvent;
+  file: string;
+}
+
+/**
+ * Folds parsed lines into one Batch: window cells, session deltas, per-file counters
+ * and a ring of the latest lines. Per-line work is a few Map lookups; everything
+ * costly (redaction, JSON) happens only for the lines that end up in recent_lines.
+ */
+export class Aggregator {
+  private batch: Batch = emptyBatch();
+  private file: FileDelta | null = null;
+  private ring: (RingEntry | undefined)[];
+  private ringNext = 0;
+  private ringSize = 0;
+  lines = 0;
+
+  constructor(private readonly opts: AggregatorOptions) {
+    this.ring = new Array(Math.max(0, opts.recentLines));
+  }
+
+  /** Lines that follow are from `file` (the logical name: rotation suffix stripped). */
+  setFile(file: string, now: number): void {
+    let f = this.batch.files.get(file);
+    if (f === undefined) {
+      f = { file, lines: 0, rejected: 0, repaired: 0, overlong: 0, format: null, lastEventTs: null, lastReadAt: now };
+      this.batch.files.set(file, f);
+    }
+    f.lastReadAt = now;
+    this.file = f;
+  }
+
+  add(e: LogEvent): void {
+    const f = this.file!;
+    f.lines++;
+    this.lines++;
+    if (e.repairs !== undefined) f.repaired++;
+    f.format = e.format;
+    if (f.lastEventTs === null || e.ts > f.lastEventTs) f.lastEventTs = e.ts;
+
+    const start = e.ts - (e.ts % MINUTE);
+    const stage = e.stage ?? '';
+    const code = e.errorCode ?? '';
+    const key = start + SEP + e.logger + SEP + e.level + SEP + stage + SEP + code;
+    let cell = this.batch.cells.get(key);
+    if (cell === undefined) cell = this.newCell(key, start, e.logger, e.level, stage, code);
+    cell.lines++;
+    if (isOperation(e)) {
+      cell.ops++;
+      if (operationFailed(e)) cell.opsFailed++;
+      const d = e.durationSeconds;
+      if (d !== undefined) {
+        cell.durCount++;
+        cell.durSum += d;
+        if (cell.durMin === null || d < cell.durMin) cell.durMin = d;
+        if (cell.durMax === null || d > cell.durMax) cell.durMax = d;
+        (cell.hist ??= new Histogram()).add(d);
+      }
+    }
+
+    if (e.logger !== '') {
+      const ls = this.batch.lastSeen.get(e.logger);
+      if (ls === undefined) this.batch.lastSeen.set(e.logger, { kind: 'logger', name: e.logger, eventTs: e.ts });
+      else if (e.ts > ls.eventTs) ls.eventTs = e.ts;
+    }
+
+    if (e.sessionId !== undefined) this.addSession(e);
+
+    if (this.ring.length > 0) {
+      this.ring[this.ringNext] = { e, file: f.file };
+      this.ringNext = (this.ringNext + 1) % this.ring.length;
+      if (this.ringSize < this.ring.length) this.ringSize++;
+    }
+  }
+
+  reject(reason: string, detail: string, sample: string, offset: number, now: number): void {
+    const f = this.file!;
+    f.rejected++;
+    if (reason === 'too_long') f.overlong++;
+    const start = now - (now % MINUTE);
+    const key = start + SEP + f.file + SEP + reason;
+    const p = this.batch.parseErrors.get(key);
+    if (p === undefined) this.batch.parseErrors.set(key, { start, file: f.file, reason, count: 1 });
+    else p.count++;
+    if (this.batch.samples.length < this.opts.samplesPerBatch) {
+      this.batch.samples.push({ at: now, file: f.file, offset, reason, detail, sample });
+    }
+  }
+
+  checkpoint(cp: Batch['checkpoints'] extends Map<string, infer C> ? C : never): void {
+    this.batch.checkpoints.set(cp.fingerprint, cp);
+  }
+
+  release(fingerprints: string[]): void {
+    for (const fp of fingerprints) {
+      this.batch.checkpoints.delete(fp);
+      this.batch.released.push(fp);
+    }
+  }
+
+  isEmpty(): boolean {
+    const b = this.batch;
+    return b.files.size === 0 && b.checkpoints.size === 0 && b.released.length === 0 && this.ringSize === 0;
+  }
+
+  /**
+   * Hands over the batch and starts a new one. With `flushRecent`, the ring of latest
+   * lines goes into this batch; otherwise it waits (during a catch-up most of those
+   * lines would be pruned before anyone could read them, so they are never written).
+   */
+  take(flushRecent: boolean): Batch {
+    const b = this.batch;
+    if (flushRecent && this.ringSize > 0) b.recent = this.drainRing();
+    this.batch = emptyBatch();
+    this.file = null;
+    return b;
+  }
+
+  /** The commit failed: the lines will be read again, so forget what the ring holds. */
+  discardRing(): void {
+    this.ring.fill(undefined);
+    this.ringSize = 0;
+    this.ringNext = 0;
+  }
+
+  private drainRing(): RecentLine[] {
+    const n = this.ring.length;
+    const out: RecentLine[] = [];
+    let i = (this.ringNext - this.ringSize + n) % n;
+    for (let k = 0; k < this.ringSize; k++) {
+      const r = this.ring[i]!;
+      out.push({ ts: r.e.ts, level: r.e.level, logger: r.e.logger, file: r.file, line: JSON.stringify(redactForStorage(r.e.fields)) });
+      this.ring[i] = undefined;
+      i = (i + 1) % n;
+    }
+    this.ringSize = 0;
+    return out;
+  }
+
+  private newCell(key: string, start: number, logger: string, level: string, stage: string, code: string): WindowCell {
+    const g = this.opts.guard;
+    const l2 = g.admit(start, 'logger', logger);
+    const v2 = g.admit(start, 'level', level);
+    const s2 = g.admit(start, 'stage', stage);
+    const c2 = g.admit(start, 'error_code', code);
+    const capped = l2 !== logger || v2 !== level || s2 !== stage || c2 !== code;
+    const realKey = capped ? start + SEP + l2 + SEP + v2 + SEP + s2 + SEP + c2 : key;
+    let cell = capped ? this.batch.cells.get(realKey) : undefined;
+    if (cell === undefined) {
+      cell = { start, logger: l2, level: v2, stage: s2, errorCode: c2, lines: 0, ops: 0, opsFailed: 0, durCount: 0, durSum: 0, durMin: null, durMax: null, hist: null };
+      this.batch.cells.set(realKey, cell);
+    }
+    // Over-cap values keep resolving to the OTHER cell through the guard (never cached
+    // under their own key, so the raw value cannot sneak into the store).
+    return cell;
+  }
+
+  private addSession(e: LogEvent): void {
+    const id = e.sessionId!;
+    let s: SessionDelta | undefined = this.batch.sessions.get(id);
+    if (s === undefined) {
+      s = { sessionId: id, userId: e.userId ?? null, logger: e.logger || null, firstTs: e.ts, lastTs: e.ts, stage: e.stage ?? null, events: 0, finished: 0, finishedTs: null };
+      this.batch.sessions.set(id, s);
+    } else {
+      if (e.ts < s.firstTs) s.firstTs = e.ts;
+      if (e.ts >= s.lastTs) {
+        s.lastTs = e.ts;
+        if (e.stage !== undefined) s.stage = e.stage;
+      }
+      if (s.userId === null && e.userId !== undefined) s.userId = e.userId;
+    }
+    s.events++;
+    const ev = e.event;
+    let fin: 0 | 1 | 2 = 0;
+    if (ev === 'session_completed' || (ev === 'stage_completed' && e.stage === 'cleanup' && e.success !== false)) fin = 1;
+    else if (ev === 'session_failed') fin = 2;
+    if (fin > s.finished) s.finished = fin;
+    if (fin !== 0 && (s.finishedTs === null || e.ts > s.finishedTs)) s.finishedTs = e.ts;
+  }
+}

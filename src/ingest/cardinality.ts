@@ -1,0 +1,60 @@
+/**
+ * Bounds how many distinct values one minute window may hold per dimension, so a
+ * buggy service that puts a request id in `error_code` cannot grow the store without
+ * limit. Values past the cap are counted under OTHER.
+ */
+export type Dimension = 'error_code' | 'stage' | 'logger' | 'level';
+
+export const OVERFLOW = 'OTHER';
+
+export interface CardinalityCaps {
+  error_code: number;
+  stage: number;
+  logger: number;
+  level: number;
+}
+
+export const DEFAULT_CAPS: CardinalityCaps = { error_code: 50, stage: 30, logger: 50, level: 16 };
+
+const KEEP_MINUTES = 360;
+
+export class CardinalityGuard {
+  private readonly minutes = new Map<number, Record<Dimension, Set<string>>>();
+  /** How many values were folded into OTHER since start (for metrics). */
+  overflowed = 0;
+
+  constructor(
+    private readonly caps: CardinalityCaps,
+    /** Values already stored for a minute (after a restart, or for a late line). */
+    private readonly loadExisting: (start: number, dim: Dimension) => string[],
+  ) {}
+
+  admit(start: number, dim: Dimension, value: string): string {
+    if (value === '' || value === OVERFLOW) return value;
+    const sets = this.setsFor(start);
+    const set = sets[dim];
+    if (set.has(value)) return value;
+    if (set.size >= this.caps[dim]) {
+      this.overflowed++;
+      return OVERFLOW;
+    }
+    set.add(value);
+    return value;
+  }
+
+  private setsFor(start: number): Record<Dimension, Set<string>> {
+    let sets = this.minutes.get(start);
+    if (sets === undefined) {
+      const load = (d: Dimension) => new Set(this.loadExisting(start, d).filter((v) => v !== '' && v !== OVERFLOW));
+      sets = { error_code: load('error_code'), stage: load('stage'), logger: load('logger'), level: load('level') };
+      this.minutes.set(start, sets);
+      if (this.minutes.size > KEEP_MINUTES) {
+        // Drop the oldest minute; it is reloaded from the store if a late line needs it.
+        let oldest = Infinity;
+        for (const k of this.minutes.keys()) if (k < oldest) oldest = k;
+        this.minutes.delete(oldest);
+      }
+    }
+    return sets;
+  }
+}

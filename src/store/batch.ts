@@ -1,0 +1,280 @@
+import type { DB } from './db.js';
+import { Histogram } from './histogram.js';
+
+/**
+ * What one ingest batch changes. Everything here is written by `commitBatch` in ONE
+ * transaction together with the file checkpoints, so a crash at any instant leaves
+ * the store either before the batch or after it: no line lost, none counted twice.
+ */
+export interface WindowCell {
+  start: number; // minute start, epoch ms
+  logger: string;
+  level: string;
+  stage: string;
+  errorCode: string;
+  lines: number;
+  ops: number;
+  opsFailed: number;
+  durCount: number;
+  durSum: number;
+  durMin: number | null;
+  durMax: number | null;
+  hist: Histogram | null;
+}
+
+export interface SessionDelta {
+  sessionId: string;
+  userId: string | null;
+  logger: string | null;
+  firstTs: number;
+  lastTs: number;
+  /** Stage of the latest event (by timestamp) in this batch. */
+  stage: string | null;
+  events: number;
+  finished: 0 | 1 | 2;
+  finishedTs: number | null;
+}
+
+export interface RecentLine {
+  ts: number;
+  level: string;
+  logger: string;
+  file: string;
+  line: string;
+}
+
+export interface FileDelta {
+  file: string;
+  lines: number;
+  rejected: number;
+  repaired: number;
+  overlong: number;
+  format: string | null;
+  lastEventTs: number | null;
+  lastReadAt: number;
+}
+
+export interface ParseErrorDelta {
+  start: number;
+  file: string;
+  reason: string;
+  count: number;
+}
+
+export interface RejectedSample {
+  at: number;
+  file: string;
+  offset: number;
+  reason: string;
+  detail: string;
+  sample: string;
+}
+
+export interface CheckpointRow {
+  fingerprint: string;
+  path: string;
+  dev: number;
+  ino: number;
+  offset: number;
+  skipping: boolean;
+  updatedAt: number;
+}
+
+export interface Batch {
+  cells: Map<string, WindowCell>;
+  sessions: Map<string, SessionDelta>;
+  recent: RecentLine[];
+  files: Map<string, FileDelta>;
+  parseErrors: Map<string, ParseErrorDelta>;
+  samples: RejectedSample[];
+  lastSeen: Map<string, { kind: 'logger' | 'file'; name: string; eventTs: number }>;
+  checkpoints: Map<string, CheckpointRow>;
+  released: string[];
+}
+
+export function emptyBatch(): Batch {
+  return {
+    cells: new Map(),
+    sessions: new Map(),
+    recent: [],
+    files: new Map(),
+    parseErrors: new Map(),
+    samples: [],
+    lastSeen: new Map(),
+    checkpoints: new Map(),
+    released: [],
+  };
+}
+
+export const MINUTE = 60_000;
+export const HOUR = 3_600_000;
+
+export interface BatchLimits {
+  /** Recent lines kept (retention.recent_lines). */
+  recentLines: number;
+  /** Rejected-line samples kept for inspection. */
+  rejectedSamples: number;
+}
+
+/** Prepared statements for the batch commit; all ingest-side SQL lives here. */
+export class BatchWriter {
+  private readonly upsertWindow;
+  private readonly upsertSession;
+  private readonly insertRecent;
+  private readonly pruneRecent;
+  private readonly upsertFile;
+  private readonly upsertParseError;
+  private readonly insertSample;
+  private readonly pruneSamples;
+  private readonly upsertLastSeen;
+  private readonly upsertCheckpoint;
+  private readonly deleteCheckpoint;
+  private readonly tx: (b: Batch) => void;
+
+  constructor(
+    private readonly db: DB,
+    private readonly limits: BatchLimits,
+  ) {
+    this.upsertWindow = db.prepare(`
+      INSERT INTO windows (res, start, logger, level, stage, error_code, lines, ops, ops_failed, dur_count, dur_sum, dur_min, dur_max, dur_hist)
+      VALUES (@res, @start, @logger, @level, @stage, @errorCode, @lines, @ops, @opsFailed, @durCount, @durSum, @durMin, @durMax, @hist)
+      ON CONFLICT (res, start, logger, level, stage, error_code) DO UPDATE SET
+        lines = lines + excluded.lines,
+        ops = ops + excluded.ops,
+        ops_failed = ops_failed + excluded.ops_failed,
+        dur_count = dur_count + excluded.dur_count,
+        dur_sum = dur_sum + excluded.dur_sum,
+        dur_min = CASE WHEN dur_min IS NULL THEN excluded.dur_min WHEN excluded.dur_min IS NULL THEN dur_min ELSE min(dur_min, excluded.dur_min) END,
+        dur_max = CASE WHEN dur_max IS NULL THEN excluded.dur_max WHEN excluded.dur_max IS NULL THEN dur_max ELSE max(dur_max, excluded.dur_max) END,
+        dur_hist = CASE WHEN excluded.dur_hist IS NULL THEN dur_hist ELSE hist_merge(dur_hist, excluded.dur_hist) END`);
+    // In an UPDATE every right-hand column reads the row as it was, so the stage test
+    // compares against the old last_ts.
+    this.upsertSession = db.prepare(`
+      INSERT INTO sessions (session_id, user_id, logger, first_ts, last_ts, stage, events, finished, finished_ts)
+      VALUES (@sessionId, @userId, @logger, @firstTs, @lastTs, @stage, @events, @finished, @finishedTs)
+      ON CONFLICT (session_id) DO UPDATE SET
+        user_id = coalesce(user_id, excluded.user_id),
+        logger = coalesce(logger, excluded.logger),
+        first_ts = min(first_ts, excluded.first_ts),
+        last_ts = max(last_ts, excluded.last_ts),
+        stage = CASE WHEN excluded.last_ts >= last_ts THEN coalesce(excluded.stage, stage) ELSE coalesce(stage, excluded.stage) END,
+        events = events + excluded.events,
+        finished = max(finished, excluded.finished),
+        finished_ts = CASE WHEN finished_ts IS NULL THEN excluded.finished_ts WHEN excluded.finished_ts IS NULL THEN finished_ts ELSE max(finished_ts, excluded.finished_ts) END`);
+    this.insertRecent = db.prepare(`INSERT INTO recent_lines (ts, level, logger, file, line) VALUES (@ts, @level, @logger, @file, @line)`);
+    this.pruneRecent = db.prepare(`DELETE FROM recent_lines WHERE seq <= (SELECT max(seq) FROM recent_lines) - ?`);
+    this.upsertFile = db.prepare(`
+      INSERT INTO file_stats (file, lines, rejected, repaired, overlong, format, last_event_ts, last_read_at)
+      VALUES (@file, @lines, @rejected, @repaired, @overlong, @format, @lastEventTs, @lastReadAt)
+      ON CONFLICT (file) DO UPDATE SET
+        lines = lines + excluded.lines,
+        rejected = rejected + excluded.rejected,
+        repaired = repaired + excluded.repaired,
+        overlong = overlong + excluded.overlong,
+        format = coalesce(excluded.format, format),
+        last_event_ts = CASE WHEN last_event_ts IS NULL THEN excluded.last_event_ts WHEN excluded.last_event_ts IS NULL THEN last_event_ts ELSE max(last_event_ts, excluded.last_event_ts) END,
+        last_read_at = max(last_read_at, excluded.last_read_at)`);
+    this.upsertParseError = db.prepare(`
+      INSERT INTO parse_errors (start, file, reason, count) VALUES (@start, @file, @reason, @count)
+      ON CONFLICT (start, file, reason) DO UPDATE SET count = count + excluded.count`);
+    this.insertSample = db.prepare(`INSERT INTO rejected_samples (at, file, offset, reason, detail, sample) VALUES (@at, @file, @offset, @reason, @detail, @sample)`);
+    this.pruneSamples = db.prepare(`DELETE FROM rejected_samples WHERE id <= (SELECT max(id) FROM rejected_samples) - ?`);
+    this.upsertLastSeen = db.prepare(`
+      INSERT INTO last_seen (kind, name, event_ts) VALUES (@kind, @name, @eventTs)
+      ON CONFLICT (kind, name) DO UPDATE SET event_ts = max(event_ts, excluded.event_ts)`);
+    this.upsertCheckpoint = db.prepare(`
+      INSERT INTO checkpoints (fingerprint, path, dev, ino, offset, skipping, updated_at)
+      VALUES (@fingerprint, @path, @dev, @ino, @offset, @skipping, @updatedAt)
+      ON CONFLICT (fingerprint) DO UPDATE SET path = excluded.path, dev = excluded.dev, ino = excluded.ino,
+        offset = excluded.offset, skipping = excluded.skipping, updated_at = excluded.updated_at`);
+    this.deleteCheckpoint = db.prepare(`DELETE FROM checkpoints WHERE fingerprint = ?`);
+    this.tx = db.transaction((b: Batch) => this.write(b));
+  }
+
+  /** Writes the whole batch in one transaction; throws (and writes nothing) on failure. */
+  commit(b: Batch): void {
+    this.tx(b);
+  }
+
+  private write(b: Batch): void {
+    const hours = new Map<string, WindowCell>();
+    for (const c of b.cells.values()) {
+      this.runWindow(MINUTE, c);
+      const hStart = c.start - (c.start % HOUR);
+      const key = `${hStart}\u001f${c.logger}\u001f${c.level}\u001f${c.stage}\u001f${c.errorCode}`;
+      const h = hours.get(key);
+      if (h === undefined) hours.set(key, { ...c, start: hStart, hist: c.hist ? cloneHist(c.hist) : null });
+      else mergeCell(h, c);
+    }
+    for (const h of hours.values()) this.runWindow(HOUR, h);
+    for (const s of b.sessions.values()) this.upsertSession.run(s);
+    if (b.recent.length > 0) {
+      for (const r of b.recent) this.insertRecent.run(r);
+      this.pruneRecent.run(this.limits.recentLines);
+    }
+    for (const f of b.files.values()) this.upsertFile.run(f);
+    for (const p of b.parseErrors.values()) this.upsertParseError.run(p);
+    if (b.samples.length > 0) {
+      for (const s of b.samples) this.insertSample.run(s);
+      this.pruneSamples.run(this.limits.rejectedSamples);
+    }
+    for (const l of b.lastSeen.values()) this.upsertLastSeen.run(l);
+    for (const c of b.checkpoints.values()) this.upsertCheckpoint.run({ ...c, skipping: c.skipping ? 1 : 0 });
+    for (const fp of b.released) this.deleteCheckpoint.run(fp);
+  }
+
+  private runWindow(res: number, c: WindowCell): void {
+    this.upsertWindow.run({
+      res,
+      start: c.start,
+      logger: c.logger,
+      level: c.level,
+      stage: c.stage,
+      errorCode: c.errorCode,
+      lines: c.lines,
+      ops: c.ops,
+      opsFailed: c.opsFailed,
+      durCount: c.durCount,
+      durSum: c.durSum,
+      durMin: c.durMin,
+      durMax: c.durMax,
+      hist: c.hist && c.hist.counts.size > 0 ? c.hist.encode() : null,
+    });
+  }
+}
+
+function cloneHist(h: Histogram): Histogram {
+  const c = new Histogram();
+  for (const [k, v] of h.counts) c.counts.set(k, v);
+  return c;
+}
+
+/** Adds cell `b` into `a` (same key). */
+export function mergeCell(a: WindowCell, b: WindowCell): void {
+  a.lines += b.lines;
+  a.ops += b.ops;
+  a.opsFailed += b.opsFailed;
+  a.durCount += b.durCount;
+  a.durSum += b.durSum;
+  if (b.durMin !== null) a.durMin = a.durMin === null ? b.durMin : Math.min(a.durMin, b.durMin);
+  if (b.durMax !== null) a.durMax = a.durMax === null ? b.durMax : Math.max(a.durMax, b.durMax);
+  if (b.hist) {
+    if (!a.hist) a.hist = cloneHist(b.hist);
+    else for (const [k, v] of b.hist.counts) a.hist.counts.set(k, (a.hist.counts.get(k) ?? 0) + v);
+  }
+}
+
+export function loadCheckpoints(db: DB): CheckpointRow[] {
+  return (
+    db.prepare(`SELECT fingerprint, path, dev, ino, offset, skipping, updated_at AS updatedAt FROM checkpoints`).all() as Array<
+      Omit<CheckpointRow, 'skipping'> & { skipping: number }
+    >
+  ).map((r) => ({ ...r, skipping: r.skipping === 1 }));
+}
+
+/** Distinct values of one window dimension in a minute (for the cardinality cap after a restart). */
+export function distinctInMinute(db: DB, start: number, column: 'error_code' | 'stage' | 'logger' | 'level'): string[] {
+  return (db.prepare(`SELECT DISTINCT ${column} AS v FROM windows WHERE res = ${MINUTE} AND start = ?`).all(start) as { v: string }[]).map(
+    (r) => r.v,
+  );
+}

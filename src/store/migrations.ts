@@ -1,0 +1,109 @@
+/**
+ * Numbered, additive schema migrations. A migration is never edited once released:
+ * changes go in a new entry. `PRAGMA user_version` records how far a database got.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: the ingest core
+  `
+  CREATE TABLE windows (
+    res         INTEGER NOT NULL,   -- window length in ms: 60000 (minute) or 3600000 (hour rollup)
+    start       INTEGER NOT NULL,   -- window start, epoch ms, from the lines' own timestamps
+    logger      TEXT    NOT NULL,
+    level       TEXT    NOT NULL,
+    stage       TEXT    NOT NULL,   -- '' when the line has none
+    error_code  TEXT    NOT NULL,   -- '' when none; 'OTHER' past the cardinality cap
+    lines       INTEGER NOT NULL,
+    ops         INTEGER NOT NULL,   -- operations: completed stages (stage_completed / processing_error with a stage)
+    ops_failed  INTEGER NOT NULL,
+    dur_count   INTEGER NOT NULL,
+    dur_sum     REAL    NOT NULL,
+    dur_min     REAL,
+    dur_max     REAL,
+    dur_hist    BLOB,
+    PRIMARY KEY (res, start, logger, level, stage, error_code)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE sessions (
+    session_id  TEXT PRIMARY KEY,
+    user_id     TEXT,
+    logger      TEXT,
+    first_ts    INTEGER NOT NULL,
+    last_ts     INTEGER NOT NULL,
+    stage       TEXT,               -- stage of the latest event
+    events      INTEGER NOT NULL,
+    finished    INTEGER NOT NULL,   -- 0 active, 1 completed, 2 failed
+    finished_ts INTEGER
+  );
+  CREATE INDEX sessions_active ON sessions(finished, first_ts);
+  CREATE INDEX sessions_last ON sessions(last_ts);
+
+  CREATE TABLE recent_lines (
+    seq     INTEGER PRIMARY KEY,     -- ingest order
+    ts      INTEGER NOT NULL,
+    level   TEXT    NOT NULL,
+    logger  TEXT    NOT NULL,
+    file    TEXT    NOT NULL,
+    line    TEXT    NOT NULL         -- the parsed line, redacted, as JSON
+  );
+  CREATE INDEX recent_lines_level ON recent_lines(level, seq);
+
+  CREATE TABLE checkpoints (
+    fingerprint TEXT PRIMARY KEY,
+    path        TEXT    NOT NULL,
+    dev         INTEGER NOT NULL,
+    ino         INTEGER NOT NULL,
+    offset      INTEGER NOT NULL,
+    skipping    INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+  );
+
+  CREATE TABLE file_stats (
+    file        TEXT PRIMARY KEY,    -- the logical file: rotation suffixes stripped
+    lines       INTEGER NOT NULL,
+    rejected    INTEGER NOT NULL,
+    repaired    INTEGER NOT NULL,
+    overlong    INTEGER NOT NULL,
+    format      TEXT,
+    last_event_ts INTEGER,
+    last_read_at  INTEGER
+  );
+
+  CREATE TABLE parse_errors (
+    start   INTEGER NOT NULL,        -- minute the line was read (it has no trustworthy time of its own)
+    file    TEXT    NOT NULL,
+    reason  TEXT    NOT NULL,
+    count   INTEGER NOT NULL,
+    PRIMARY KEY (start, file, reason)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE rejected_samples (
+    id      INTEGER PRIMARY KEY,
+    at      INTEGER NOT NULL,
+    file    TEXT    NOT NULL,
+    offset  INTEGER NOT NULL,
+    reason  TEXT    NOT NULL,
+    detail  TEXT    NOT NULL,
+    sample  TEXT    NOT NULL
+  );
+
+  CREATE TABLE last_seen (
+    kind     TEXT NOT NULL,          -- 'logger' | 'file'
+    name     TEXT NOT NULL,
+    event_ts INTEGER NOT NULL,
+    PRIMARY KEY (kind, name)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE samples (
+    metric  TEXT    NOT NULL,        -- cpu | memory | disk | load1 | …
+    key     TEXT    NOT NULL,        -- '' or the mount point
+    ts      INTEGER NOT NULL,
+    value   REAL    NOT NULL,
+    PRIMARY KEY (metric, key, ts)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
+];

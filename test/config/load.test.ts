@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS, loadConfig, parseConfigText } from '../../src/config/load.js';
+import { ValidationError, formatLocated } from '../../src/errors.js';
+
+function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseConfigText(text, 'vigil.yaml', env);
+  } catch (e) {
+    if (e instanceof ValidationError) return e.problems.map(formatLocated);
+    throw e;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('runs on embedded defaults (DESIGN §4) and freezes the result', () => {
+    const c = loadConfig({});
+    expect(c.inputs).toEqual([{ path: '/var/log/media/*.log', format: 'auto', start_at: 'beginning', include_compressed: false }]);
+    expect(c.state_dir).toBe(DEFAULTS.state_dir);
+    expect(c.evaluation_interval_ms).toBe(15_000);
+    expect(c.retention.recent_lines).toBe(10_000);
+    expect(c.retention.windows_ms).toBe(7 * 86_400_000);
+    expect(c.max_line_bytes).toBe(1024 * 1024);
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.inputs[0])).toBe(true);
+  });
+
+  it('expands ${VAR} and ${VAR:-default}, and resolves relative paths against the file', () => {
+    const c = parseConfigText(
+      'state_dir: ./state\ninputs:\n  - path: ${LOGS:-/srv/logs}/*.log\nchannels:\n  slack: { webhook_url: "${SLACK_URL}" }\n',
+      '/etc/vigil/vigil.yaml',
+      { SLACK_URL: 'https://hooks.example/T/1' },
+    );
+    expect(c.state_dir).toBe('/etc/vigil/state');
+    expect(c.inputs[0]!.path).toBe('/srv/logs/*.log');
+    expect(c.channels.slack!.webhook_url).toBe('https://hooks.example/T/1');
+  });
+
+  it('reports every problem at once as file:line:col', () => {
+    const p = problems(
+      [
+        'inputs:',
+        '  - path: /x/*.log',
+        '    fromat: auto', // typo
+        'evaluation_interval: soon',
+        'retention:',
+        '  recent_lines: -1',
+        'api:',
+        '  listen: "nohost"',
+        'channels:',
+        '  slack: { webhook_url: "${NOPE}" }',
+      ].join('\n'),
+    );
+    expect(p).toEqual(
+      [
+        'vigil.yaml:3:5: unknown key "fromat" in inputs.0',
+        'vigil.yaml:4:22: evaluation_interval is not a duration (e.g. 15s, 5m, 7d)',
+        'vigil.yaml:6:17: retention.recent_lines must be >= 0',
+        'vigil.yaml:8:11: api.listen must be host:port',
+        'vigil.yaml:10:25: environment variable NOPE is not set (use ${NOPE:-default} for a default)',
+      ],
+    );
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    const p = problems('inputs:\n  - path: [unclosed\n');
+    expect(p.length).toBeGreaterThan(0);
+    expect(p[0]).toMatch(/^vigil\.yaml:\d+:\d+: /);
+  });
+
+  it('rejects a config that is not a mapping', () => {
+    expect(problems('- a\n- b\n')).toEqual(['vigil.yaml:1:1: the configuration must be a mapping of keys (inputs, state_dir, …)']);
+  });
+});
