@@ -1,0 +1,159 @@
+/**
+ * One stream: the content of one logical file, bound to the physical file (dev, ino) that
+ * holds it now, read through a descriptor kept open across renames and deletion.
+ */
+import * as fs from 'node:fs';
+import { splitChunk } from './split.js';
+import type { Checkpoint, FileStatus, LineSink } from './types.js';
+
+export interface FileRef {
+  path: string;
+  family: string;
+  rank: number;
+  dev: number;
+  ino: number;
+}
+
+export class TailStream {
+  fd: number | null = null;
+  path: string;
+  family: string;
+  rank = 0;
+  dev: number;
+  ino: number;
+  offset: number;
+  skipping: boolean;
+  /** Latest size known from fstat or from a read. */
+  knownSize = 0;
+  /** Largest size seen for the bound inode; a smaller one means truncation. */
+  lastSize = 0;
+  /** Size at which only a partial line was left: nothing to read until the file grows past it. */
+  heldUntil = 0;
+  /** The last read filled the buffer, so more is probably there. */
+  moreLikely = false;
+  lastReadAt: number | null = null;
+  lastGrowthAt: number;
+  /** When the bound inode stopped being discoverable (deleted or renamed away). */
+  vanishedAt: number | null = null;
+  /** An I/O error on this stream; cleared by the next scan. */
+  ioBlocked = false;
+  /** Round-robin stamp: the stream served least recently goes first. */
+  served = 0;
+  /**
+   * Why the stream has no file: `restored` from a checkpoint and not found yet, or
+   * `truncated` and looking for the copy (copytruncate). Null while bound.
+   */
+  unbound: 'restored' | 'truncated' | null;
+  /** For a restored stream: the size recorded with the checkpoint. */
+  sizeAtCheckpoint = 0;
+  /** The inode a truncated stream must not rebind to (the truncated file itself). */
+  excludeInode: string | null = null;
+
+  constructor(
+    readonly key: string,
+    readonly headFp: string,
+    file: FileRef,
+    offset: number,
+    skipping: boolean,
+    unbound: TailStream['unbound'],
+    now: number,
+  ) {
+    this.path = file.path;
+    this.family = file.family;
+    this.rank = file.rank;
+    this.dev = file.dev;
+    this.ino = file.ino;
+    this.offset = offset;
+    this.skipping = skipping;
+    this.unbound = unbound;
+    this.lastGrowthAt = now;
+  }
+
+  bind(fd: number, file: FileRef, size: number, now: number): void {
+    this.closeFd();
+    this.fd = fd;
+    this.path = file.path;
+    this.family = file.family;
+    this.rank = file.rank;
+    this.dev = file.dev;
+    this.ino = file.ino;
+    this.knownSize = size;
+    this.lastSize = size;
+    this.heldUntil = 0;
+    this.moreLikely = false;
+    this.vanishedAt = null;
+    this.ioBlocked = false;
+    this.unbound = null;
+    this.excludeInode = null;
+    this.lastGrowthAt = now;
+  }
+
+  /** Record a size from fstat. */
+  observeSize(size: number, now: number): void {
+    if (size > this.knownSize) this.lastGrowthAt = now;
+    this.knownSize = size;
+    if (size > this.lastSize) this.lastSize = size;
+  }
+
+  pending(): boolean {
+    if (this.fd === null || this.ioBlocked) return false;
+    if (this.moreLikely) return true;
+    return this.knownSize > this.offset && this.knownSize > this.heldUntil;
+  }
+
+  /** Read one chunk at the offset and deliver its complete lines. Throws on I/O errors. */
+  read(buf: Buffer, len: number, maxLineBytes: number, sink: LineSink, now: number): { lines: number; bytes: number; atEof: boolean } {
+    const start = this.offset;
+    const n = fs.readSync(this.fd!, buf, 0, len, start);
+    const out = splitChunk(buf.subarray(0, n), this.skipping, maxLineBytes, sink, this.path);
+    this.offset = start + out.consumed;
+    this.skipping = out.skipping;
+    const end = start + n;
+    const atEof = n < len;
+    this.moreLikely = !atEof;
+    if (atEof) this.knownSize = end;
+    else if (end > this.knownSize) this.knownSize = end;
+    if (end > this.lastSize) this.lastSize = end;
+    if (this.offset < end) this.heldUntil = end;
+    if (out.consumed > 0) {
+      this.lastGrowthAt = now;
+      this.lastReadAt = now;
+    }
+    return { lines: out.lines, bytes: out.consumed, atEof };
+  }
+
+  checkpoint(): Checkpoint {
+    return {
+      fingerprint: this.key,
+      path: this.path,
+      dev: this.dev,
+      ino: this.ino,
+      offset: this.offset,
+      skipping: this.skipping,
+      size_at_checkpoint: this.fd === null ? this.sizeAtCheckpoint : this.lastSize,
+    };
+  }
+
+  status(): FileStatus {
+    return {
+      streamId: this.key,
+      path: this.path,
+      state: this.vanishedAt !== null ? 'vanished' : this.rank === 0 ? 'live' : 'rotated',
+      size: this.knownSize,
+      offset: this.offset,
+      lagBytes: Math.max(0, this.knownSize - this.offset),
+      lastReadAt: this.lastReadAt,
+      skipping: this.skipping,
+    };
+  }
+
+  closeFd(): void {
+    if (this.fd === null) return;
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // Closing a descriptor we own only fails if it is already gone; nothing to recover.
+    }
+    this.fd = null;
+  }
+}

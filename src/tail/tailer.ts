@@ -1,0 +1,408 @@
+/**
+ * Binding streams to files across rotation, truncation, deletion and restarts.
+ *
+ * A stream is identified by its fingerprint (the first line), never by name or inode
+ * alone: names move under rotation and inodes are reused after deletion. scan() reconciles
+ * what is on disk with the streams; readNext() reads one chunk from the stream that most
+ * needs it (the oldest rotation of a family first, families in turn).
+ *
+ * Cases, as scan() sees them:
+ * - rename+create: the bound inode shows up under `app.log.1`; the descriptor stays open and
+ *   is drained, including writes made through the writer's old descriptor. The new
+ *   `app.log` has another first line: a new stream.
+ * - copytruncate: while the bound file still has fingerprint F, a sibling with the same F
+ *   is the copy: a shadow, not read. When the bound file shrinks or its fingerprint changes,
+ *   the stream moves to the copy at the same offset and drains it; the truncated file is a
+ *   new stream from 0. Lines written between logrotate's copy and its truncate are in
+ *   neither file: copytruncate itself loses them, no reader can get them back.
+ * - plain truncation: no copy to move to, the stream ends (released); the new content is a
+ *   new stream from 0.
+ * - deletion: the descriptor is drained; once nothing new arrived for orphanGraceMs the
+ *   stream is released (takeReleased() tells the caller to drop its checkpoint).
+ * - restart: a checkpoint finds its file by fingerprint whatever the file is now called;
+ *   on its old inode if that inode did not shrink, else on a same-family file.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { systemClock } from '../clock.js';
+import { Discovery, parseRotation, type DiscoveredFile } from './discover.js';
+import { fingerprintFd, fingerprintPath, isSaltedKey, keyFingerprint, saltedKey } from './fingerprint.js';
+import { TailStream, type FileRef } from './stream.js';
+import type { Checkpoint, FileStatus, InputSpec, LineSink, ReadResult, TailerOptions, TailLog } from './types.js';
+
+export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
+export const DEFAULT_READ_CHUNK_BYTES = 1 << 20;
+export const DEFAULT_ORPHAN_GRACE_MS = 5000;
+/** Keys of released streams remembered so a later stream with the same first line gets its own key. */
+const RETIRED_KEYS_KEPT = 10_000;
+
+interface Found extends DiscoveredFile {
+  fp: string | null;
+  /** Bound to a stream in this scan. */
+  claimed: boolean;
+  /** Truncated or rewritten in place: its content is new even if its first line is not. */
+  rewritten: boolean;
+}
+
+const inodeId = (dev: number, ino: number): string => `${dev}:${ino}`;
+
+function errnoOf(e: unknown): NodeJS.ErrnoException {
+  const err = e as NodeJS.ErrnoException;
+  // Only system errors are per-file trouble to log and retry; anything else is a bug.
+  if (!err || typeof err.code !== 'string') throw e;
+  return err;
+}
+
+export class Tailer {
+  private readonly inputs: InputSpec[];
+  private readonly discovery: Discovery;
+  private readonly maxLineBytes: number;
+  private readonly buf: Buffer;
+  private readonly orphanGraceMs: number;
+  private readonly log: TailLog;
+  private readonly now: () => number;
+  private readonly streams = new Map<string, TailStream>();
+  private released: string[] = [];
+  private readonly retired = new Set<string>();
+  /** Families that had a checkpoint at start: their new files are read from the beginning. */
+  private readonly checkpointFamilies = new Set<string>();
+  private readonly ioErrors = new Map<string, string>();
+  private readonly shadowsLogged = new Set<string>();
+  private scans = 0;
+  private serveCounter = 0;
+  private closed = false;
+
+  constructor(opts: TailerOptions) {
+    this.inputs = opts.inputs;
+    this.discovery = new Discovery(opts.inputs);
+    this.maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    if (!Number.isInteger(this.maxLineBytes) || this.maxLineBytes < 1) throw new RangeError(`maxLineBytes must be a positive integer, got ${opts.maxLineBytes}`);
+    const chunk = Math.max(opts.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES, this.maxLineBytes + 1);
+    if (!Number.isInteger(chunk)) throw new RangeError(`readChunkBytes must be an integer, got ${opts.readChunkBytes}`);
+    this.buf = Buffer.allocUnsafe(chunk);
+    this.orphanGraceMs = opts.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS;
+    this.log = opts.log ?? (() => {});
+    this.now = opts.now ?? systemClock.now;
+    const t = this.now();
+    for (const cp of opts.checkpoints ?? []) {
+      const dir = path.dirname(cp.path);
+      const family = path.join(dir, parseRotation(path.basename(cp.path)).base);
+      const ref: FileRef = { path: cp.path, family, rank: parseRotation(path.basename(cp.path)).rank, dev: cp.dev, ino: cp.ino };
+      const s = new TailStream(cp.fingerprint, keyFingerprint(cp.fingerprint), ref, cp.offset, cp.skipping, 'restored', t);
+      s.sizeAtCheckpoint = cp.size_at_checkpoint ?? cp.offset;
+      this.streams.set(cp.fingerprint, s);
+      this.checkpointFamilies.add(family);
+    }
+  }
+
+  /** Reconcile with the disk: discover, fingerprint, bind, rebind, detect truncation and deletion. */
+  scan(): void {
+    if (this.closed) return;
+    const now = this.now();
+    const { files, errors } = this.discovery.run();
+    let incomplete = false;
+    for (const e of errors) {
+      this.ioError(e.path, 'discover', e.err);
+      incomplete = true;
+    }
+    const found: Found[] = files.map((f) => ({ ...f, fp: null, claimed: false, rewritten: false }));
+    const byInode = new Map<string, Found>();
+    for (const f of found) byInode.set(inodeId(f.dev, f.ino), f);
+
+    this.refreshBound(byInode, now);
+
+    for (const f of found) {
+      if (f.claimed) continue;
+      try {
+        f.fp = fingerprintPath(f.path);
+        this.ioOk(f.path);
+      } catch (e) {
+        const err = errnoOf(e);
+        if (err.code !== 'ENOENT') {
+          this.ioError(f.path, 'fingerprint', err);
+          incomplete = true;
+        }
+      }
+    }
+
+    this.bindUnbound(found, now);
+    this.bindNewFiles(found, now);
+
+    for (const s of [...this.streams.values()]) {
+      if (s.unbound === 'restored' && !incomplete) {
+        // No file begins with this stream's first line any more: it was deleted while we were stopped.
+        this.log('info', 'checkpointed file is gone', { fingerprint: s.key, path: s.path, offset: s.offset });
+        this.release(s);
+      } else if (s.unbound === null && s.vanishedAt !== null && !s.ioBlocked && !s.pending() && now - s.lastGrowthAt >= this.orphanGraceMs) {
+        const partial = s.knownSize - s.offset;
+        this.log('info', 'released a deleted file after draining it', { fingerprint: s.key, path: s.path, offset: s.offset, ...(partial > 0 ? { unterminatedBytes: partial } : {}) });
+        this.release(s);
+      }
+    }
+    this.scans++;
+  }
+
+  /** Read one chunk from the stream that most needs it; null when nothing is pending. */
+  readNext(sink: LineSink, maxBytes?: number): ReadResult | null {
+    if (this.closed) return null;
+    // maxBytes is a soft cap: a read must hold a whole maximal line to tell it from an over-long one.
+    const len = Math.min(this.buf.length, Math.max(maxBytes ?? this.buf.length, this.maxLineBytes + 1));
+    for (;;) {
+      const s = this.pick();
+      if (!s) return null;
+      s.served = ++this.serveCounter;
+      let r: { lines: number; bytes: number; atEof: boolean };
+      try {
+        r = s.read(this.buf, len, this.maxLineBytes, sink, this.now());
+      } catch (e) {
+        this.ioError(s.path, 'read', errnoOf(e));
+        s.ioBlocked = true;
+        continue;
+      }
+      if (this.ioErrors.size > 0) this.ioOk(s.path);
+      if (r.bytes > 0) return { streamId: s.key, path: s.path, checkpoint: s.checkpoint(), lines: r.lines, bytes: r.bytes, atEof: r.atEof };
+    }
+  }
+
+  /** The caller's commit failed: go back to the last committed checkpoint of this stream. */
+  rewind(streamId: string, checkpoint: Checkpoint): boolean {
+    const s = this.streams.get(streamId);
+    if (!s) {
+      this.log('warn', 'rewind of a stream that is no longer tailed', { fingerprint: streamId });
+      return false;
+    }
+    s.offset = checkpoint.offset;
+    s.skipping = checkpoint.skipping;
+    s.heldUntil = 0;
+    s.moreLikely = true;
+    return true;
+  }
+
+  /** Keys of streams finished (deleted and drained, truncated, or gone at restart) since the last call. */
+  takeReleased(): string[] {
+    const out = this.released;
+    this.released = [];
+    return out;
+  }
+
+  /** Current checkpoints of every stream, bound or not yet found (e.g. to persist at shutdown). */
+  checkpoints(): Checkpoint[] {
+    return [...this.streams.values()].map((s) => s.checkpoint());
+  }
+
+  files(): FileStatus[] {
+    return [...this.streams.values()].filter((s) => s.fd !== null).map((s) => s.status());
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const s of this.streams.values()) s.closeFd();
+  }
+
+  /** Follow bound inodes to their current names; detect truncation and rewriting. */
+  private refreshBound(byInode: Map<string, Found>, now: number): void {
+    for (const s of this.streams.values()) {
+      if (s.fd === null) continue;
+      let size: number;
+      let fp: string | null;
+      try {
+        size = fs.fstatSync(s.fd).size;
+        fp = fingerprintFd(s.fd);
+      } catch (e) {
+        this.ioError(s.path, 'stat', errnoOf(e));
+        s.ioBlocked = true;
+        continue;
+      }
+      s.ioBlocked = false;
+      const id = inodeId(s.dev, s.ino);
+      const f = byInode.get(id);
+      if (f) {
+        f.claimed = true;
+        s.path = f.path;
+        s.family = f.family;
+        s.rank = f.rank;
+        s.vanishedAt = null;
+      } else if (s.vanishedAt === null) {
+        s.vanishedAt = now;
+        this.log('debug', 'file deleted or renamed away; draining it', { fingerprint: s.key, path: s.path });
+      }
+      if (size < s.lastSize || fp !== s.headFp) {
+        this.log('info', 'file truncated', { fingerprint: s.key, path: s.path, offset: s.offset, size, previousSize: s.lastSize });
+        s.closeFd();
+        s.unbound = 'truncated';
+        s.excludeInode = id;
+        if (f) {
+          f.claimed = false;
+          f.rewritten = true;
+        }
+        continue;
+      }
+      s.observeSize(size, now);
+    }
+  }
+
+  /** Restored checkpoints find their files; truncated streams move to their copy. */
+  private bindUnbound(found: Found[], now: number): void {
+    const waiting = [...this.streams.values()].filter((s) => s.unbound !== null);
+    if (waiting.length === 0) return;
+    const candidates = (s: TailStream): Found[] =>
+      found.filter((f) => !f.claimed && f.fp === s.headFp && inodeId(f.dev, f.ino) !== s.excludeInode);
+    // Same inode first for every stream, so a family fallback cannot take another stream's file.
+    for (const s of waiting) {
+      const same = candidates(s).find((f) => f.dev === s.dev && f.ino === s.ino);
+      if (!same) continue;
+      if (s.unbound === 'restored' && same.size < s.sizeAtCheckpoint) {
+        same.rewritten = true;
+        continue;
+      }
+      this.bindTo(s, same, now);
+    }
+    for (const s of waiting) {
+      if (s.unbound === null) continue;
+      if (!isSaltedKey(s.key)) {
+        // A copy (or a file renamed into place by copying) keeps the family; a same first line
+        // in another family is a coincidence.
+        const best = candidates(s)
+          .filter((f) => f.family === s.family && !f.rewritten)
+          .sort((a, b) => b.size - a.size)[0];
+        if (best) {
+          this.log('info', s.unbound === 'truncated' ? 'stream moved to its copy (copytruncate)' : 'checkpoint found under another file', {
+            fingerprint: s.key,
+            from: s.path,
+            to: best.path,
+            offset: s.offset,
+          });
+          this.bindTo(s, best, now);
+          continue;
+        }
+      }
+      if (s.unbound === 'truncated') {
+        if (s.lastSize > s.offset) this.log('warn', 'truncated before it was fully read; unread bytes are lost', { fingerprint: s.key, path: s.path, lostBytes: s.lastSize - s.offset });
+        this.release(s);
+      }
+    }
+  }
+
+  /** Files no stream owns: a shadow copy of a bound stream, or a new stream. */
+  private bindNewFiles(found: Found[], now: number): void {
+    for (const f of found) {
+      if (f.claimed || f.fp === null) continue;
+      const owner = f.rewritten ? undefined : this.ownerOf(f);
+      if (owner) {
+        const id = `${owner.key} ${inodeId(f.dev, f.ino)}`;
+        if (!this.shadowsLogged.has(id)) {
+          this.shadowsLogged.add(id);
+          this.log('debug', 'copy of a tailed file ignored', { fingerprint: owner.key, path: owner.path, copy: f.path });
+        }
+        continue;
+      }
+      this.newStream(f, now);
+    }
+  }
+
+  /**
+   * The live stream a file is a copy of: same first line, same family, another inode. A stream
+   * whose file was deleted owns no copies: a new file starting with the same line is new content.
+   */
+  private ownerOf(f: Found): TailStream | undefined {
+    for (const s of this.streams.values()) {
+      if (s.fd !== null && s.vanishedAt === null && s.headFp === f.fp && s.family === f.family && (s.dev !== f.dev || s.ino !== f.ino)) return s;
+    }
+    return undefined;
+  }
+
+  private newStream(f: Found, now: number): void {
+    let key = f.fp!;
+    for (let n = 0; this.streams.has(key) || this.retired.has(key); n++) key = saltedKey(f.fp!, f.dev, f.ino, n);
+    const fd = this.openVerified(f);
+    if (fd === null) return;
+    const fromEnd = this.scans === 0 && this.inputs[f.input]?.start_at === 'end' && !this.checkpointFamilies.has(f.family);
+    let offset = 0;
+    let skipping = false;
+    if (fromEnd) {
+      try {
+        ({ offset, skipping } = this.lineStartBefore(fd, f.size));
+      } catch (e) {
+        this.ioError(f.path, 'read', errnoOf(e));
+        fs.closeSync(fd);
+        return;
+      }
+    }
+    const s = new TailStream(key, f.fp!, f, offset, skipping, null, now);
+    s.bind(fd, f, f.size, now);
+    this.streams.set(key, s);
+    f.claimed = true;
+    this.log('debug', 'new stream', { fingerprint: key, path: f.path, offset });
+  }
+
+  private bindTo(s: TailStream, f: Found, now: number): void {
+    const fd = this.openVerified(f);
+    if (fd === null) return;
+    s.bind(fd, f, f.size, now);
+    f.claimed = true;
+  }
+
+  /** Open a discovered file, making sure the name still points at the inode that was fingerprinted. */
+  private openVerified(f: Found): number | null {
+    let fd: number;
+    try {
+      fd = fs.openSync(f.path, 'r');
+    } catch (e) {
+      const err = errnoOf(e);
+      if (err.code !== 'ENOENT') this.ioError(f.path, 'open', err);
+      return null;
+    }
+    try {
+      const st = fs.fstatSync(fd);
+      if (st.dev === f.dev && st.ino === f.ino) return fd;
+    } catch (e) {
+      this.ioError(f.path, 'stat', errnoOf(e));
+    }
+    fs.closeSync(fd);
+    return null;
+  }
+
+  /** For start_at end: the start of the last (partial) line, so no fragment is parsed as a line. */
+  private lineStartBefore(fd: number, size: number): { offset: number; skipping: boolean } {
+    if (size === 0) return { offset: 0, skipping: false };
+    const n = Math.min(size, this.buf.length);
+    const got = fs.readSync(fd, this.buf, 0, n, size - n);
+    const nl = this.buf.subarray(0, got).lastIndexOf(10);
+    if (nl !== -1) return { offset: size - n + nl + 1, skipping: false };
+    if (n === size) return { offset: 0, skipping: false };
+    return { offset: size, skipping: true };
+  }
+
+  private pick(): TailStream | null {
+    // Oldest rotation of each family first, so lines come out in order; families take turns.
+    const oldest = new Map<string, TailStream>();
+    for (const s of this.streams.values()) {
+      if (!s.pending()) continue;
+      const cur = oldest.get(s.family);
+      // A deleted file is older than whatever now has its name.
+      if (!cur || s.rank > cur.rank || (s.rank === cur.rank && s.vanishedAt !== null && cur.vanishedAt === null)) oldest.set(s.family, s);
+    }
+    let best: TailStream | null = null;
+    for (const s of oldest.values()) if (!best || s.served < best.served) best = s;
+    return best;
+  }
+
+  private release(s: TailStream): void {
+    s.closeFd();
+    this.streams.delete(s.key);
+    this.released.push(s.key);
+    this.retired.add(s.key);
+    if (this.retired.size > RETIRED_KEYS_KEPT) this.retired.delete(this.retired.values().next().value!);
+  }
+
+  private ioError(p: string, op: string, err: NodeJS.ErrnoException): void {
+    const code = err.code ?? 'EUNKNOWN';
+    if (this.ioErrors.get(p) === code) return;
+    this.ioErrors.set(p, code);
+    this.log('warn', `cannot ${op} ${p}: ${err.message}; retrying on the next scan`, { code: 'VIGIL_TAIL_IO', path: p, op, errno: code });
+  }
+
+  private ioOk(p: string): void {
+    if (this.ioErrors.size > 0 && this.ioErrors.delete(p)) this.log('info', `${p} is readable again`, { path: p });
+  }
+}
