@@ -1,0 +1,126 @@
+import { systemClock, type Clock } from '../clock.js';
+import { deliverable, neverThrow } from './batch.js';
+import { DEFAULT_HTTP_TIMEOUT_MS, combineFailures, describeError, httpCall, isFailure, redactUrl } from './http.js';
+import { OptionReader, checkHttpUrl } from './options.js';
+import type { AlertMessage, Channel, ChannelContext, FetchLike, HealthResult, SendOutcome } from './types.js';
+
+export interface AlertmanagerOptions {
+  /** One Alertmanager, or every member of a cluster (each gets every alert, as Prometheus does). */
+  url: string | string[];
+  /** How long a firing alert stays active in Alertmanager without being re-sent; default 24h. */
+  resolve_timeout?: string | number;
+  /** Sent as generatorURL, e.g. vigil's API address. */
+  generator_url?: string;
+  /** Duration; default 10s. */
+  timeout?: string | number;
+}
+
+const KNOWN = ['url', 'resolve_timeout', 'generator_url', 'timeout'] as const;
+
+/**
+ * vigil re-sends a firing alert only on its repeat_interval, not on every evaluation as
+ * Prometheus does, so a firing alert carries an explicit endsAt far enough ahead that
+ * Alertmanager does not resolve it by itself in between (Alertmanager's own default would be
+ * 5m). Keep repeat_interval below this for rules routed here.
+ */
+const DEFAULT_RESOLVE_TIMEOUT_MS = 24 * 3_600_000;
+
+export interface AlertmanagerAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt?: string;
+  generatorURL?: string;
+}
+
+/**
+ * Alertmanager API v2 (`POST /api/v2/alerts`). The delivery counts when any member accepts:
+ * a cluster gossips alerts between members, so one copy is enough.
+ */
+export class AlertmanagerChannel implements Channel {
+  readonly name: string;
+  /** Always true: a resolve is how Alertmanager learns an alert ended. */
+  readonly sendResolved = true;
+  private readonly bases: string[];
+  private readonly resolveTimeoutMs: number;
+  private readonly generatorUrl: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly clock: Clock;
+  private readonly fetchFn: FetchLike | undefined;
+
+  constructor(options: AlertmanagerOptions, ctx: ChannelContext = {}) {
+    this.name = ctx.name ?? 'alertmanager';
+    const o = new OptionReader(this.name, 'alertmanager', options, KNOWN);
+    this.bases = o.stringList('url').map((u) => {
+      checkHttpUrl(u, (problem) => o.error('url', problem));
+      return u.replace(/\/+$/, '');
+    });
+    this.resolveTimeoutMs = o.durationMs('resolve_timeout', DEFAULT_RESOLVE_TIMEOUT_MS);
+    this.generatorUrl = o.has('generator_url') ? o.url('generator_url') : undefined;
+    this.timeoutMs = o.durationMs('timeout', DEFAULT_HTTP_TIMEOUT_MS);
+    this.clock = ctx.clock ?? systemClock;
+    this.fetchFn = ctx.fetch;
+  }
+
+  send(batch: AlertMessage[], signal?: AbortSignal): Promise<SendOutcome> {
+    return neverThrow(this.name, async () => {
+      const alerts = deliverable(batch, true);
+      if (alerts.length === 0) return { ok: true };
+      const now = this.clock.now();
+      const body = alerts.map((a) => this.toAlertmanager(a, now));
+      const outcomes = await Promise.all(
+        this.bases.map(async (base) => {
+          const answer = await httpCall(`${base}/api/v2/alerts`, {
+            json: body,
+            timeoutMs: this.timeoutMs,
+            signal,
+            fetch: this.fetchFn,
+            now: () => this.clock.now(),
+            label: `${this.name}: POST ${redactUrl(base)}`,
+          });
+          return answer.outcome;
+        }),
+      );
+      if (outcomes.some((o) => o.ok)) return { ok: true };
+      return combineFailures(outcomes.filter(isFailure));
+    });
+  }
+
+  toAlertmanager(a: AlertMessage, now: number): AlertmanagerAlert {
+    const labels: Record<string, string> = {};
+    for (const [k, v] of Object.entries(a.labels)) labels[labelName(k)] = v;
+    // The rule's name and severity win over a label of the same name: they are what routes.
+    labels.alertname = a.rule;
+    labels.severity = a.severity;
+    const annotations: Record<string, string> = { summary: a.summary, vigil_id: a.id };
+    if (a.description) annotations.description = a.description;
+    const endsAt = a.state === 'resolved' ? (a.endsAt ?? now) : now + this.resolveTimeoutMs;
+    const out: AlertmanagerAlert = { labels, annotations, startsAt: new Date(a.startsAt).toISOString(), endsAt: new Date(endsAt).toISOString() };
+    if (this.generatorUrl) out.generatorURL = this.generatorUrl;
+    return out;
+  }
+
+  /** GET /-/healthy on every member; healthy when any is, as for delivery. */
+  async healthcheck(): Promise<HealthResult> {
+    const results = await Promise.all(
+      this.bases.map(async (base) => {
+        const shown = redactUrl(base);
+        try {
+          const res = await (this.fetchFn ?? fetch)(`${base}/-/healthy`, { signal: AbortSignal.timeout(this.timeoutMs), redirect: 'manual' });
+          await res.body?.cancel().catch(() => undefined);
+          return { ok: res.ok, message: `${shown} ${res.ok ? 'healthy' : `answered HTTP ${res.status}`}` };
+        } catch (err) {
+          const why = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : describeError(err);
+          return { ok: false, message: `${shown} not reachable: ${why}` };
+        }
+      }),
+    );
+    return { ok: results.some((r) => r.ok), message: `${this.name}: ${results.map((r) => r.message).join('; ')}` };
+  }
+}
+
+/** Alertmanager label names follow Prometheus: [a-zA-Z_][a-zA-Z0-9_]*. */
+function labelName(k: string): string {
+  const s = k.replace(/[^a-zA-Z0-9_]/g, '_');
+  return /^[a-zA-Z_]/.test(s) ? s : `_${s}`;
+}

@@ -1,0 +1,122 @@
+import type { IncomingWebhookSendArguments } from '@slack/webhook';
+import { systemClock, type Clock } from '../clock.js';
+import { deliverable, neverThrow } from './batch.js';
+import { batchTitle, formatLabels, formatValue, stateWord, truncate } from './format.js';
+import { DEFAULT_HTTP_TIMEOUT_MS, httpCall, redactUrl } from './http.js';
+import { OptionReader } from './options.js';
+import type { AlertMessage, Channel, ChannelContext, FetchLike, HealthResult, SendOutcome } from './types.js';
+
+export interface SlackOptions {
+  webhook_url: string;
+  /** Duration; default 10s. */
+  timeout?: string | number;
+  /** Default true. */
+  send_resolved?: boolean;
+}
+
+const KNOWN = ['webhook_url', 'timeout', 'send_resolved'] as const;
+
+/** Slack's limits: 50 blocks per message, 150 chars in a header, 3000 in a section, 2000 in a field. */
+const MAX_ALERTS_SHOWN = 10;
+const HEADER_MAX = 150;
+const SECTION_MAX = 3000;
+const FIELD_MAX = 2000;
+const TEXT_MAX = 3000;
+
+export type SlackPayload = Required<Pick<IncomingWebhookSendArguments, 'text' | 'blocks'>>;
+
+/**
+ * Slack incoming webhook, posted with fetch rather than @slack/webhook's IncomingWebhook: that
+ * client reports a failure as IncomingWebhookHTTPError with the status and body but drops the
+ * response headers, so a 429's Retry-After is lost, and it takes no per-call AbortSignal. The
+ * payload is still typed with the library's IncomingWebhookSendArguments.
+ */
+export class SlackChannel implements Channel {
+  readonly name: string;
+  readonly sendResolved: boolean;
+  private readonly url: string;
+  private readonly timeoutMs: number;
+  private readonly clock: Clock;
+  private readonly fetchFn: FetchLike | undefined;
+  private readonly label: string;
+
+  constructor(options: SlackOptions, ctx: ChannelContext = {}) {
+    this.name = ctx.name ?? 'slack';
+    const o = new OptionReader(this.name, 'slack', options, KNOWN);
+    this.url = o.url('webhook_url');
+    this.timeoutMs = o.durationMs('timeout', DEFAULT_HTTP_TIMEOUT_MS);
+    this.sendResolved = o.boolean('send_resolved', true);
+    this.clock = ctx.clock ?? systemClock;
+    this.fetchFn = ctx.fetch;
+    this.label = `${this.name}: POST ${redactUrl(this.url)}`;
+  }
+
+  send(batch: AlertMessage[], signal?: AbortSignal): Promise<SendOutcome> {
+    return neverThrow(this.label, async () => {
+      const alerts = deliverable(batch, this.sendResolved);
+      if (alerts.length === 0) return { ok: true };
+      const answer = await httpCall(this.url, {
+        json: slackPayload(alerts),
+        timeoutMs: this.timeoutMs,
+        signal,
+        fetch: this.fetchFn,
+        now: () => this.clock.now(),
+        label: this.label,
+      });
+      return answer.outcome;
+    });
+  }
+
+  /**
+   * Slack has no dry-run endpoint for incoming webhooks — any valid POST is a message in the
+   * channel — so the check is only that the URL has the shape Slack issues. Hosts other than
+   * hooks.slack.com (a relay, a test receiver) are accepted as they are.
+   */
+  async healthcheck(): Promise<HealthResult> {
+    const u = new URL(this.url);
+    const shown = redactUrl(u);
+    if (u.hostname === 'hooks.slack.com') {
+      if (u.protocol !== 'https:' || !/^\/services\/[A-Z0-9]+\/[A-Z0-9]+\/[A-Za-z0-9]+$/.test(u.pathname)) {
+        return { ok: false, message: `${this.name}: webhook URL ${shown} is not of the form https://hooks.slack.com/services/T…/B…/…` };
+      }
+      return { ok: true, message: `${this.name}: webhook URL ${shown} is well-formed (Slack has no dry-run endpoint; delivery not tested)` };
+    }
+    return { ok: true, message: `${this.name}: webhook URL ${shown} is well-formed but not hooks.slack.com (no dry-run endpoint; delivery not tested)` };
+  }
+}
+
+/** Block Kit message plus the plain `text` Slack shows in notifications and old clients. */
+export function slackPayload(batch: AlertMessage[]): SlackPayload {
+  const blocks: SlackPayload['blocks'] = [
+    { type: 'header', text: { type: 'plain_text', text: truncate(batchTitle(batch), HEADER_MAX), emoji: false } },
+  ];
+  for (const a of batch.slice(0, MAX_ALERTS_SHOWN)) {
+    const heading = `*${stateWord(a.state)}* \`${a.rule}\``;
+    const body = a.description ? `${a.summary}\n${a.description}` : a.summary;
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(`${heading}\n${escapeMrkdwn(body)}`, SECTION_MAX) } });
+    const values = Object.entries(a.values).map(([k, v]) => `${k}=${formatValue(v)}`).join(', ');
+    const fields = [
+      { type: 'mrkdwn' as const, text: `*Severity*\n${a.severity}` },
+      { type: 'mrkdwn' as const, text: truncate(`*Labels*\n${escapeMrkdwn(formatLabels(a.labels) || '(none)')}`, FIELD_MAX) },
+    ];
+    if (values) fields.push({ type: 'mrkdwn', text: truncate(`*Values*\n${escapeMrkdwn(values)}`, FIELD_MAX) });
+    blocks.push({ type: 'section', fields });
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `alert \`${a.id}\` · notification \`${a.notificationId}\` · since ${new Date(a.startsAt).toISOString()}` }],
+    });
+  }
+  if (batch.length > MAX_ALERTS_SHOWN) {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${batch.length - MAX_ALERTS_SHOWN} more alerts` }] });
+  }
+  const text = truncate(
+    batch.map((a) => `[${stateWord(a.state)}] ${a.severity} ${a.rule}${formatLabels(a.labels)}: ${a.summary}`).join('\n'),
+    TEXT_MAX,
+  );
+  return { text, blocks };
+}
+
+/** Slack mrkdwn treats &, < and > as control characters. */
+function escapeMrkdwn(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
