@@ -108,11 +108,13 @@ export interface HttpAnswer {
 export async function httpCall(url: string, call: HttpCall): Promise<HttpAnswer> {
   const timeout = AbortSignal.timeout(call.timeoutMs);
   const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
-  const headers: Record<string, string> = { 'user-agent': 'vigil', ...(call.headers ?? {}) };
+  // Headers compares names case-insensitively, so a configured `Content-Type` replaces ours
+  const headers = new Headers(call.headers);
+  if (!headers.has('user-agent')) headers.set('user-agent', 'vigil');
   let body: string | undefined;
   if (call.json !== undefined) {
     body = JSON.stringify(call.json);
-    headers['content-type'] ??= 'application/json';
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
   }
   try {
     const res = await (call.fetch ?? fetch)(url, { method: call.method ?? 'POST', headers, body, signal, redirect: 'manual' });

@@ -59,10 +59,11 @@ export class WebhookChannel implements Channel {
       const alerts = deliverable(batch, this.sendResolved);
       if (alerts.length === 0) return { ok: true };
       const payload: WebhookPayload = { version: 1, alerts };
-      const headers = { 'idempotency-key': idempotencyKey(alerts), ...this.headers };
+      const headers = new Headers(this.headers);
+      if (!headers.has('idempotency-key')) headers.set('idempotency-key', idempotencyKey(alerts));
       const answer = await httpCall(this.url, {
         json: payload,
-        headers,
+        headers: Object.fromEntries(headers),
         timeoutMs: this.timeoutMs,
         signal,
         fetch: this.fetchFn,

@@ -33,12 +33,12 @@ describe('WebhookChannel', () => {
   it('posts { version: 1, alerts } with the configured headers and an idempotency key', async () => {
     const a = alert();
     const b = alert({ id: 'other', state: 'resolved', endsAt: a.startsAt + 60_000 });
-    const ch = hook('/ok', { headers: { Authorization: 'Bearer s3cret' } });
+    const ch = hook('/ok', { headers: { Authorization: 'Bearer s3cret', 'Content-Type': 'application/json; charset=utf-8' } });
     const before = server.requests.length;
     expect(await ch.send([a, b])).toEqual({ ok: true });
     const req = server.requests[before]!;
     expect(req.method).toBe('POST');
-    expect(req.headers['content-type']).toBe('application/json');
+    expect(req.headers['content-type']).toBe('application/json; charset=utf-8'); // configured value replaces ours, not appended
     expect(req.headers.authorization).toBe('Bearer s3cret');
     expect(req.headers['idempotency-key']).toBe(idempotencyKey([b, a]));
     expect(req.json).toEqual({ version: 1, alerts: [a, b] });
