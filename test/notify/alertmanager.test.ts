@@ -122,7 +122,8 @@ describe('AlertmanagerChannel (against a real Alertmanager)', () => {
         return ((await res.json()) as GettableAlert[]).filter((a) => a.labels.alertname === 'vigil_test_rule');
       };
       let got = await list();
-      for (let i = 0; i < 20 && got.length === 0; i++) {
+      // a new alert is `unprocessed` until Alertmanager's dispatcher has routed it
+      for (let i = 0; i < 30 && got[0]?.status.state !== 'active'; i++) {
         await new Promise((r) => setTimeout(r, 100));
         got = await list();
       }
