@@ -106,4 +106,71 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  // 2: alerts, their transitions, the notification outbox and silences
+  `
+  CREATE TABLE alerts (
+    id               INTEGER PRIMARY KEY,   -- one row per episode: pending → firing → resolved
+    alert_key        TEXT    NOT NULL,      -- rule + sorted labels: the alert's identity
+    rule             TEXT    NOT NULL,
+    severity         TEXT    NOT NULL,      -- info | warning | error | critical
+    labels           TEXT    NOT NULL,      -- JSON object
+    state            TEXT    NOT NULL,      -- pending | firing | resolved | inactive (a pending that never fired)
+    summary          TEXT    NOT NULL,
+    description      TEXT,
+    facts            TEXT,                  -- JSON: the fact values at the last transition
+    started_at       INTEGER NOT NULL,      -- when the condition first held
+    firing_at        INTEGER,
+    resolved_at      INTEGER,
+    last_notified_at INTEGER
+  );
+  CREATE INDEX alerts_key ON alerts(alert_key, id);
+  CREATE INDEX alerts_state ON alerts(state, id);
+  CREATE INDEX alerts_started ON alerts(started_at);
+
+  CREATE TABLE alert_transitions (
+    id        INTEGER PRIMARY KEY,
+    alert_id  INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+    at        INTEGER NOT NULL,
+    state     TEXT    NOT NULL,
+    summary   TEXT    NOT NULL
+  );
+  CREATE INDEX alert_transitions_alert ON alert_transitions(alert_id, id);
+  CREATE INDEX alert_transitions_at ON alert_transitions(at);
+
+  -- The engine's per-alert state (pending timers, last notification), so a restart
+  -- neither forgets a firing alert nor announces it again.
+  CREATE TABLE alert_state (
+    alert_key TEXT PRIMARY KEY,
+    state     TEXT NOT NULL            -- JSON
+  );
+
+  CREATE TABLE outbox (
+    id               INTEGER PRIMARY KEY,
+    notification_id  TEXT    NOT NULL UNIQUE,
+    channel          TEXT    NOT NULL,
+    alert_id         INTEGER,
+    alert_key        TEXT    NOT NULL,
+    kind             TEXT    NOT NULL,  -- firing | repeat | resolved
+    payload          TEXT    NOT NULL,  -- the AlertMessage as JSON
+    created_at       INTEGER NOT NULL,
+    status           TEXT    NOT NULL,  -- pending | delivered | failed (permanent) | expired (max_age) | silenced
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  INTEGER NOT NULL,
+    last_error       TEXT,
+    delivered_at     INTEGER
+  );
+  CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+  CREATE INDEX outbox_created ON outbox(created_at);
+
+  CREATE TABLE silences (
+    id          INTEGER PRIMARY KEY,
+    matchers    TEXT    NOT NULL,       -- JSON: [{name, value, op: '=' | '!=' | '=~' | '!~'}]
+    starts_at   INTEGER NOT NULL,
+    ends_at     INTEGER NOT NULL,
+    created_by  TEXT,
+    comment     TEXT,
+    created_at  INTEGER NOT NULL
+  );
+  CREATE INDEX silences_ends ON silences(ends_at);
+  `,
 ];
