@@ -3,9 +3,19 @@ import { resolveBackupPath, type BackupTz } from './backup-pattern.js';
 import { ageSeconds, checkBackup, IntegrityMemo, type BackupParams, type BackupStatus } from './backup.js';
 import { checkFfmpeg, type FfmpegCheck, type FfmpegCheckOptions } from './ffmpeg.js';
 
-/** What the rules read (structurally the rules helper's CheckSource). */
+/**
+ * The query shape src/rules/facts.ts sends (BackupQuery there). Accepted as well as
+ * BackupParams so CheckCache is the rules' CheckSource without an adapter.
+ */
+export interface BackupQueryLike {
+  pathPattern: string;
+  minSizeBytes: number;
+  verify: 'gzip' | 'tar' | 'none';
+}
+
+/** What the rules read; structurally the CheckSource of src/rules/facts.ts, answered synchronously. */
 export interface CheckSource {
-  backup(params: BackupParams, now: number): { present: boolean; ageSeconds: number | null; sizeBytes: number | null; intact: boolean | null; path: string; reason?: string };
+  backup(q: BackupParams | BackupQueryLike, now: number): { present: boolean; ageSeconds: number | null; sizeBytes: number | null; intact: boolean | null; path: string; reason?: string };
   ffmpegAvailable(now: number): boolean;
 }
 
@@ -21,12 +31,29 @@ export interface CheckCacheOptions {
   onError?: (err: VigilError) => void;
 }
 
-/** Until the first check of a backup finishes it is "unknown", which never alerts. */
+/**
+ * Until the first look at a backup finishes its status is "unknown": present true,
+ * size, age and intact null, this reason. Call warm() before the first evaluation
+ * (and for new rules after a reload) so rules do not see it.
+ */
 export const PENDING_REASON = 'pending: first check not finished';
+
+export function isPending(status: { reason?: string }): boolean {
+  return status.reason === PENDING_REASON;
+}
 /** Entries nobody asked for in this long (a rule removed on reload) are dropped. */
 const FORGET_AFTER_MS = 24 * 3_600_000;
 
-type BackupEntry = { params: BackupParams; result: BackupStatus | null; checkedAt: number; lastRead: number; inFlight: Promise<void> | null };
+type BackupEntry = {
+  params: BackupParams;
+  result: BackupStatus | null;
+  checkedAt: number;
+  lastRead: number;
+  inFlight: Promise<void> | null;
+  /** Resolves when `result` is first set. */
+  ready: Promise<void>;
+  markReady: () => void;
+};
 
 /**
  * Rules are evaluated synchronously and must never wait on a disk or on ffmpeg. This
@@ -51,11 +78,14 @@ export class CheckCache implements CheckSource {
     this.tz = opts.tz ?? 'local';
   }
 
-  backup(params: BackupParams, now: number): BackupStatus {
+  backup(q: BackupParams | BackupQueryLike, now: number): BackupStatus {
+    const params = toParams(q);
     const key = stableKey(params);
     let entry = this.backups.get(key);
     if (!entry) {
-      entry = { params, result: null, checkedAt: 0, lastRead: now, inFlight: null };
+      let markReady!: () => void;
+      const ready = new Promise<void>((r) => (markReady = r));
+      entry = { params, result: null, checkedAt: 0, lastRead: now, inFlight: null, ready, markReady };
       this.backups.set(key, entry);
     }
     entry.lastRead = now;
@@ -94,11 +124,26 @@ export class CheckCache implements CheckSource {
     return this.ffmpegResult;
   }
 
-  /** Runs the given backup checks and the ffmpeg check now and waits for them: call before the first evaluation. */
-  async warm(backupParams: BackupParams[], now: number): Promise<void> {
-    for (const p of backupParams) this.backup(p, now);
+  /**
+   * Starts the given backup checks and the ffmpeg check and waits until each has a
+   * first answer, or timeoutMs (default 10 s: a hung NFS mount must not hold up the
+   * agent's start). A backup's first answer comes before its integrity check, so a
+   * large archive does not delay the start either; the verified answer follows.
+   */
+  async warm(queries: (BackupParams | BackupQueryLike)[], now: number, timeoutMs = 10_000): Promise<void> {
+    const waits = queries.map((q) => {
+      this.backup(q, now);
+      return this.backups.get(stableKey(toParams(q)))!.ready;
+    });
     this.ffmpeg(now);
-    await this.idle();
+    if (this.ffmpegInFlight) waits.push(this.ffmpegInFlight);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((r) => {
+      timer = setTimeout(r, timeoutMs);
+      timer.unref();
+    });
+    await Promise.race([Promise.all(waits), timeout]);
+    clearTimeout(timer);
   }
 
   /** Resolves when no check is running (shutdown, tests). */
@@ -124,14 +169,25 @@ export class CheckCache implements CheckSource {
   }
 
   private refreshBackup(entry: BackupEntry, now: number): void {
-    entry.inFlight = checkBackup(entry.params, now, this.tz, { memo: this.memo })
+    const store = (r: BackupStatus): void => {
+      entry.result = r;
+      entry.markReady();
+    };
+    // The first look skips the (possibly minutes-long) integrity read, so the rules
+    // get presence, size and age at once; the verified answer replaces it.
+    const quickFirst = entry.result === null && (entry.params.verify ?? 'none') !== 'none';
+    const quick = quickFirst
+      ? checkBackup({ ...entry.params, verify: 'none' }, now, this.tz).then((r) => {
+          if (!entry.result) store(r);
+        })
+      : Promise.resolve();
+    entry.inFlight = quick
+      .then(() => checkBackup(entry.params, now, this.tz, { memo: this.memo }))
       .then(
-        (r) => {
-          entry.result = r;
-        },
+        (r) => store(r),
         (e: unknown) => {
           const err = e instanceof VigilError ? e : new VigilError('VIGIL_COLLECT_FAILED', `backup check failed: ${errorText(e)}`, { cause: e });
-          entry.result = { ...pending(entry.params, now, this.tz), present: false, reason: `error: ${err.message}` };
+          store({ ...pending(entry.params, now, this.tz), present: false, reason: `error: ${err.message}` });
           this.opts.onError?.(err);
         },
       )
@@ -156,6 +212,11 @@ function pending(params: BackupParams, now: number, tz: BackupTz): BackupStatus 
     // an invalid pattern is reported by the check itself
   }
   return { present: true, path, sizeBytes: null, ageSeconds: null, mtimeMs: null, latestPath: null, intact: null, reason: PENDING_REASON };
+}
+
+function toParams(q: BackupParams | BackupQueryLike): BackupParams {
+  if ('pathPattern' in q) return { path: q.pathPattern, min_size: q.minSizeBytes, verify: q.verify };
+  return q;
 }
 
 /** Rule params come from YAML; the same params written in another key order are the same check. */

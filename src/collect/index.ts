@@ -14,5 +14,5 @@ export {
 export { resolveBackupPath, findLatestBackup, type BackupFile } from './backup-pattern.js';
 export { verifyFile, type IntegrityResult } from './integrity.js';
 export { checkFfmpeg, probe, runJob, type FfmpegCheck, type FfmpegCheckOptions, type JobOptions, type ProbeOptions } from './ffmpeg.js';
-export { CheckCache, PENDING_REASON, type CheckCacheOptions, type CheckSource } from './checks.js';
+export { CheckCache, isPending, PENDING_REASON, type BackupQueryLike, type CheckCacheOptions, type CheckSource } from './checks.js';
 export { startTicker, realSetTimer, type SetTimer, type Ticker, type TickerOptions } from './ticker.js';

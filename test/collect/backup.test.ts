@@ -141,11 +141,22 @@ describe('checkBackup', () => {
     expect(s.reason).toBe('corrupt: tar: archive ends inside the data of "random.bin" (50000 bytes missing)');
   });
 
-  it('calls a gzip file checked as a plain tar "not a tar archive"', async () => {
-    const file = path.join(tmp('notatar'), 'x.tar');
-    makeTar(file, '-czf');
-    setMtime(file, NOW - HOUR);
-    expect((await checkBackup({ path: file, verify: 'tar' }, NOW, 'utc')).reason).toBe('corrupt: tar: not a tar archive (first header checksum does not match)');
+  it("takes verify 'tar' on a .tar.gz to mean the tar inside, and calls other bytes not a tar archive", async () => {
+    const d = tmp('tarmode');
+    const tgz = path.join(d, 'x.tar.gz');
+    makeTar(tgz, '-czf');
+    setMtime(tgz, NOW - HOUR);
+    expect((await checkBackup({ path: tgz, verify: 'tar' }, NOW, 'utc')).reason).toBe('ok');
+    const half = path.join(d, 'half.tar.gz');
+    fs.writeFileSync(half, fs.readFileSync(tgz).subarray(0, 400));
+    setMtime(half, NOW - HOUR);
+    expect((await checkBackup({ path: half, verify: 'tar' }, NOW, 'utc')).reason).toBe('corrupt: gzip: unexpected end of file');
+    const text = path.join(d, 'x.tar');
+    fs.writeFileSync(text, 'INSERT INTO t VALUES (1);\n'.repeat(100));
+    setMtime(text, NOW - HOUR);
+    expect((await checkBackup({ path: text, verify: 'tar' }, NOW, 'utc')).reason).toBe('corrupt: tar: not a tar archive (first header checksum does not match)');
+    // 'tar.gz' insists on the gzip layer
+    expect((await checkBackup({ path: text, verify: 'tar.gz' }, NOW, 'utc')).reason).toBe('corrupt: gzip: incorrect header check');
   });
 
   it('treats a failing file modified in the last minute as being written, not corrupt', async () => {

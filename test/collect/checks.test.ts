@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it, expect } from 'vitest';
-import { CheckCache, PENDING_REASON, type CheckSource } from '../../src/collect/checks.js';
+import { CheckCache, isPending, PENDING_REASON, type CheckSource } from '../../src/collect/checks.js';
 import type { VigilError } from '../../src/errors.js';
+import type { CheckSource as RulesCheckSource } from '../../src/rules/facts.js';
 
 const NOW = Date.UTC(2024, 2, 15, 12, 0, 0);
 const MIN = 60_000;
@@ -106,5 +107,34 @@ describe('CheckCache', () => {
     // /bin/true runs but is not ffmpeg: a new answer, with a new reason
     expect(cache.ffmpeg(NOW + 11 * MIN)?.message).toMatch(/did not print "ffmpeg version/);
     expect(cache.ffmpegAvailable(NOW + 11 * MIN)).toBe(false);
+  });
+
+  it('is the CheckSource the rules read, taking their query shape', async () => {
+    const file = writeBackup('20240315', NOW - HOUR);
+    const cache = new CheckCache({ tz: 'utc' });
+    const rules: RulesCheckSource = cache; // fails to compile if the two drift apart
+    const q = { pathPattern: path.join(dir, 'backup-{YYYYMMDD}.tar.gz'), minSizeBytes: 1, verify: 'tar' as const };
+    await cache.warm([q], NOW);
+    await cache.idle();
+    const s = await rules.backup(q, NOW);
+    expect(s).toMatchObject({ present: true, path: file, sizeBytes: fs.statSync(file).size, ageSeconds: 3600, intact: true, reason: 'ok' });
+    // the same check asked in the collectors' own shape is the same cache entry
+    expect(cache.backup({ path: q.pathPattern, min_size: 1, verify: 'tar' }, NOW)).toEqual(s);
+  });
+
+  it('warm() returns after a quick first look; the integrity verdict follows in the background', async () => {
+    const file = writeBackup('20240315', NOW - HOUR);
+    fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2));
+    fs.utimesSync(file, new Date(NOW - HOUR), new Date(NOW - HOUR));
+    const cache = new CheckCache({ tz: 'utc' });
+    const params = { path: path.join(dir, 'backup-{YYYYMMDD}.tar.gz'), verify: 'tar.gz' as const };
+    cache.ffmpegAvailable(NOW);
+    await cache.idle(); // so warm() below waits on the backup alone
+    await cache.warm([params], NOW);
+    const quick = cache.backup(params, NOW);
+    expect(isPending(quick)).toBe(false);
+    expect([quick.present, quick.intact, quick.reason]).toEqual([true, null, 'ok']);
+    await cache.idle();
+    expect(cache.backup(params, NOW)).toMatchObject({ intact: false, reason: 'corrupt: gzip: unexpected end of file' });
   });
 });
