@@ -35,6 +35,10 @@ export class TailStream {
   lastGrowthAt: number;
   /** When the bound inode stopped being discoverable (deleted or renamed away). */
   vanishedAt: number | null = null;
+  /** The bound inode has no name left (fstat nlink 0). */
+  deleted = false;
+  /** Consecutive scans that did not find the bound inode under any discovered name. */
+  missedScans = 0;
   /** An I/O error on this stream; cleared by the next scan. */
   ioBlocked = false;
   /** Round-robin stamp: the stream served least recently goes first. */
@@ -82,6 +86,8 @@ export class TailStream {
     this.heldUntil = 0;
     this.moreLikely = false;
     this.vanishedAt = null;
+    this.deleted = false;
+    this.missedScans = 0;
     this.ioBlocked = false;
     this.unbound = null;
     this.excludeInode = null;

@@ -69,6 +69,8 @@ export class Tailer {
   private readonly ioErrors = new Map<string, string>();
   private readonly shadowsLogged = new Set<string>();
   private scans = 0;
+  /** Something could not be examined in this scan: do not conclude that a checkpoint's file is gone. */
+  private incomplete = false;
   private serveCounter = 0;
   private closed = false;
 
@@ -100,10 +102,10 @@ export class Tailer {
     if (this.closed) return;
     const now = this.now();
     const { files, errors } = this.discovery.run();
-    let incomplete = false;
+    this.incomplete = false;
     for (const e of errors) {
       this.ioError(e.path, 'discover', e.err);
-      incomplete = true;
+      this.incomplete = true;
     }
     const found: Found[] = files.map((f) => ({ ...f, fp: null, claimed: false, rewritten: false }));
     const byInode = new Map<string, Found>();
@@ -120,7 +122,7 @@ export class Tailer {
         const err = errnoOf(e);
         if (err.code !== 'ENOENT') {
           this.ioError(f.path, 'fingerprint', err);
-          incomplete = true;
+          this.incomplete = true;
         }
       }
     }
@@ -129,11 +131,12 @@ export class Tailer {
     this.bindNewFiles(found, now);
 
     for (const s of [...this.streams.values()]) {
-      if (s.unbound === 'restored' && !incomplete) {
-        // No file begins with this stream's first line any more: it was deleted while we were stopped.
+      if (s.unbound === 'restored' && !this.incomplete && ++s.missedScans >= 2) {
+        // No file begins with this stream's first line any more: it was deleted while we were
+        // stopped. Two scans, because one can race a rotation and miss a file changing name.
         this.log('info', 'checkpointed file is gone', { fingerprint: s.key, path: s.path, offset: s.offset });
         this.release(s);
-      } else if (s.unbound === null && s.vanishedAt !== null && !s.ioBlocked && !s.pending() && now - s.lastGrowthAt >= this.orphanGraceMs) {
+      } else if (s.unbound === null && s.vanishedAt !== null && this.isFinished(s, now)) {
         const partial = s.knownSize - s.offset;
         this.log('info', 'released a deleted file after draining it', { fingerprint: s.key, path: s.path, offset: s.offset, ...(partial > 0 ? { unterminatedBytes: partial } : {}) });
         this.release(s);
@@ -199,6 +202,16 @@ export class Tailer {
     for (const s of this.streams.values()) s.closeFd();
   }
 
+  /**
+   * A vanished stream is done when drained and quiet for the grace period. A file that still
+   * has a link was renamed: it must also have been missed by two scans, since a scan can race
+   * a rotation and miss a file that is only changing name.
+   */
+  private isFinished(s: TailStream, now: number): boolean {
+    if (s.ioBlocked || s.pending() || now - s.lastGrowthAt < this.orphanGraceMs) return false;
+    return s.deleted || s.missedScans >= 2;
+  }
+
   /** Follow bound inodes to their current names; detect truncation and rewriting. */
   private refreshBound(byInode: Map<string, Found>, now: number): void {
     for (const s of this.streams.values()) {
@@ -206,7 +219,9 @@ export class Tailer {
       let size: number;
       let fp: string | null;
       try {
-        size = fs.fstatSync(s.fd).size;
+        const st = fs.fstatSync(s.fd);
+        size = st.size;
+        s.deleted = st.nlink === 0;
         fp = fingerprintFd(s.fd);
       } catch (e) {
         this.ioError(s.path, 'stat', errnoOf(e));
@@ -222,9 +237,13 @@ export class Tailer {
         s.family = f.family;
         s.rank = f.rank;
         s.vanishedAt = null;
-      } else if (s.vanishedAt === null) {
-        s.vanishedAt = now;
-        this.log('debug', 'file deleted or renamed away; draining it', { fingerprint: s.key, path: s.path });
+        s.missedScans = 0;
+      } else {
+        s.missedScans++;
+        if (s.vanishedAt === null) {
+          s.vanishedAt = now;
+          this.log('debug', 'file deleted or renamed away; draining it', { fingerprint: s.key, path: s.path });
+        }
       }
       if (size < s.lastSize || fp !== s.headFp) {
         this.log('info', 'file truncated', { fingerprint: s.key, path: s.path, offset: s.offset, size, previousSize: s.lastSize });
@@ -248,6 +267,7 @@ export class Tailer {
     const candidates = (s: TailStream): Found[] =>
       found.filter((f) => !f.claimed && f.fp === s.headFp && inodeId(f.dev, f.ino) !== s.excludeInode);
     // Same inode first for every stream, so a family fallback cannot take another stream's file.
+    const retryLater = new Set<TailStream>();
     for (const s of waiting) {
       const same = candidates(s).find((f) => f.dev === s.dev && f.ino === s.ino);
       if (!same) continue;
@@ -255,10 +275,10 @@ export class Tailer {
         same.rewritten = true;
         continue;
       }
-      this.bindTo(s, same, now);
+      if (!this.bindTo(s, same, now)) retryLater.add(s);
     }
     for (const s of waiting) {
-      if (s.unbound === null) continue;
+      if (s.unbound === null || retryLater.has(s)) continue;
       if (!isSaltedKey(s.key)) {
         // A copy (or a file renamed into place by copying) keeps the family; a same first line
         // in another family is a coincidence.
@@ -272,11 +292,12 @@ export class Tailer {
             to: best.path,
             offset: s.offset,
           });
-          this.bindTo(s, best, now);
+          if (!this.bindTo(s, best, now)) retryLater.add(s);
           continue;
         }
       }
-      if (s.unbound === 'truncated') {
+      // A copy that could not be fingerprinted this time may still be there: wait for a clean scan.
+      if (s.unbound === 'truncated' && !this.incomplete) {
         if (s.lastSize > s.offset) this.log('warn', 'truncated before it was fully read; unread bytes are lost', { fingerprint: s.key, path: s.path, lostBytes: s.lastSize - s.offset });
         this.release(s);
       }
@@ -335,11 +356,16 @@ export class Tailer {
     this.log('debug', 'new stream', { fingerprint: key, path: f.path, offset });
   }
 
-  private bindTo(s: TailStream, f: Found, now: number): void {
+  /** False when the file moved or vanished since discovery (a rotation racing the scan). */
+  private bindTo(s: TailStream, f: Found, now: number): boolean {
     const fd = this.openVerified(f);
-    if (fd === null) return;
+    if (fd === null) {
+      this.incomplete = true;
+      return false;
+    }
     s.bind(fd, f, f.size, now);
     f.claimed = true;
+    return true;
   }
 
   /** Open a discovered file, making sure the name still points at the inode that was fingerprinted. */
