@@ -14,7 +14,10 @@ import type { TailLog } from './types.js';
 export type WatchMode = 'auto' | 'inotify' | 'poll';
 
 export interface WatchOptions {
-  /** onChange is called at least this often, events or not. Default 1000 ms. */
+  /**
+   * onChange is called at least this often, events or not. Default 1000 ms. In polling mode
+   * files are stat'ed every quarter of it (between 50 ms and 1 s).
+   */
   pollIntervalMs?: number;
   /** auto: inotify, falling back to polling when it is exhausted. Default auto. */
   mode?: WatchMode;
@@ -37,8 +40,12 @@ export function isInotifyExhausted(err: unknown): boolean {
   return typeof code === 'string' && EXHAUSTED.has(code);
 }
 
-export function startWatcher(patterns: string[], onChange: () => void, opts: WatchOptions = {}): WatchHandle {
+/** Why onChange was called: a filesystem event, or the periodic reconcile tick. */
+export type ChangeReason = 'event' | 'tick';
+
+export function startWatcher(patterns: string[], onChange: (reason: ChangeReason) => void, opts: WatchOptions = {}): WatchHandle {
   const tickMs = opts.pollIntervalMs ?? 1000;
+  const pollMs = Math.min(1000, Math.max(50, Math.floor(tickMs / 4)));
   const log = opts.log ?? (() => {});
   const create = opts.createWatcher ?? ((paths, o) => watch(paths, o));
   const roots = new Map<string, boolean>();
@@ -61,13 +68,13 @@ export function startWatcher(patterns: string[], onChange: () => void, opts: Wat
         atomic: false,
         usePolling: mode === 'poll',
         // Polling only needs to beat the tick to be worth its stats.
-        interval: Math.max(50, Math.floor(tickMs / 4)),
-        binaryInterval: Math.max(50, Math.floor(tickMs / 4)),
+        interval: pollMs,
+        binaryInterval: pollMs,
       };
       if (!recursive) o.depth = 0;
       const w = create([dir], o);
       w.on('all', () => {
-        if (!closed) onChange();
+        if (!closed) onChange('event');
       });
       w.on('error', (err) => onError(err));
       return w;
@@ -93,7 +100,7 @@ export function startWatcher(patterns: string[], onChange: () => void, opts: Wat
 
   build();
   const tick = setInterval(() => {
-    if (!closed) onChange();
+    if (!closed) onChange('tick');
   }, tickMs);
   tick.unref();
 
