@@ -243,6 +243,26 @@ describe('rotation', () => {
     h.close();
   });
 
+  it('copytruncate: a copy shorter than what was already read from the live file yields nothing, before and after a restart', () => {
+    const h = new Harness({ inputs: input() });
+    append(log, 1, 100);
+    h.pump();
+    fs.copyFileSync(log, `${log}.1`);
+    append(log, 101, 110); // read from the live file while the copy sits there
+    h.pump();
+    fs.truncateSync(log, 0);
+    append(log, 111, 120);
+    h.pump();
+    expect(h.sink.numbers()).toEqual(range(1, 120));
+    h.restart();
+    append(log, 121, 125);
+    h.pump();
+    h.pump();
+    expect(h.sink.numbers()).toEqual(range(1, 125));
+    expect(h.committed.size).toBe(2);
+    h.close();
+  });
+
   it('copytruncate loses lines written between the copy and the truncate (inherent), and only those', () => {
     const h = new Harness({ inputs: input() });
     append(log, 1, 50);
