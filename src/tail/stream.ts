@@ -48,6 +48,8 @@ export class TailStream {
    * `truncated` and looking for the copy (copytruncate). Null while bound.
    */
   unbound: 'restored' | 'truncated' | null;
+  /** Scans since the stream lost (or never had) its file. */
+  unboundScans = 0;
   /** For a restored stream: the size recorded with the checkpoint. */
   sizeAtCheckpoint = 0;
   /** The inode a truncated stream must not rebind to (the truncated file itself). */
@@ -90,6 +92,7 @@ export class TailStream {
     this.missedScans = 0;
     this.ioBlocked = false;
     this.unbound = null;
+    this.unboundScans = 0;
     this.excludeInode = null;
     this.lastGrowthAt = now;
   }

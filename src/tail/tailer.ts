@@ -35,6 +35,8 @@ export const DEFAULT_READ_CHUNK_BYTES = 1 << 20;
 export const DEFAULT_ORPHAN_GRACE_MS = 5000;
 /** Keys of released streams remembered so a later stream with the same first line gets its own key. */
 const RETIRED_KEYS_KEPT = 10_000;
+/** Scans a family waits for an unbound stream of its own before reading newer files anyway. */
+const MAX_WAIT_SCANS = 3;
 
 interface Found extends DiscoveredFile {
   fp: string | null;
@@ -131,6 +133,7 @@ export class Tailer {
     this.bindNewFiles(found, now);
 
     for (const s of [...this.streams.values()]) {
+      if (s.unbound !== null) s.unboundScans++;
       if (s.unbound === 'restored' && !this.incomplete && ++s.missedScans >= 2) {
         // No file begins with this stream's first line any more: it was deleted while we were
         // stopped. Two scans, because one can race a rotation and miss a file changing name.
@@ -249,6 +252,7 @@ export class Tailer {
         this.log('info', 'file truncated', { fingerprint: s.key, path: s.path, offset: s.offset, size, previousSize: s.lastSize });
         s.closeFd();
         s.unbound = 'truncated';
+        s.unboundScans = 0;
         s.excludeInode = id;
         if (f) {
           f.claimed = false;
@@ -401,9 +405,15 @@ export class Tailer {
 
   private pick(): TailStream | null {
     // Oldest rotation of each family first, so lines come out in order; families take turns.
+    // A family whose older content is still being looked for (a checkpoint not found yet, a
+    // truncated stream's copy) waits a few scans rather than read newer lines first.
+    let waiting: Set<string> | null = null;
+    for (const s of this.streams.values()) {
+      if (s.unbound !== null && s.unboundScans < MAX_WAIT_SCANS) (waiting ??= new Set()).add(s.family);
+    }
     const oldest = new Map<string, TailStream>();
     for (const s of this.streams.values()) {
-      if (!s.pending()) continue;
+      if (!s.pending() || waiting?.has(s.family)) continue;
       const cur = oldest.get(s.family);
       // A deleted file is older than whatever now has its name.
       if (!cur || s.rank > cur.rank || (s.rank === cur.rank && s.vanishedAt !== null && cur.vanishedAt === null)) oldest.set(s.family, s);
