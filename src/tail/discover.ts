@@ -34,6 +34,11 @@ export function parseRotation(name: string): RotationName {
   return { base: m[1]!, rank: 1e11 - stamp };
 }
 
+/** The live name a path belongs to: `/x/app.log.3` and `/x/app.log-20261122` → `/x/app.log`. */
+export function logicalName(p: string): string {
+  return path.join(path.dirname(p), parseRotation(path.basename(p)).base);
+}
+
 export interface DiscoveredFile {
   path: string;
   /** Directory + live name: a live file and its rotations share a family. */

@@ -114,6 +114,7 @@ export class TailStream {
   read(buf: Buffer, len: number, maxLineBytes: number, sink: LineSink, now: number): { lines: number; bytes: number; atEof: boolean } {
     const start = this.offset;
     const n = fs.readSync(this.fd!, buf, 0, len, start);
+    sink.begin?.(this.path, start);
     const out = splitChunk(buf.subarray(0, n), this.skipping, maxLineBytes, sink, this.path);
     this.offset = start + out.consumed;
     this.skipping = out.skipping;

@@ -25,7 +25,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { systemClock } from '../clock.js';
-import { Discovery, parseRotation, type DiscoveredFile } from './discover.js';
+import { Discovery, logicalName, parseRotation, type DiscoveredFile } from './discover.js';
 import { fingerprintFd, fingerprintPath, isSaltedKey, keyFingerprint, saltedKey } from './fingerprint.js';
 import { TailStream, type FileRef } from './stream.js';
 import type { Checkpoint, FileStatus, InputSpec, LineSink, ReadResult, TailerOptions, TailLog } from './types.js';
@@ -89,8 +89,7 @@ export class Tailer {
     this.now = opts.now ?? systemClock.now;
     const t = this.now();
     for (const cp of opts.checkpoints ?? []) {
-      const dir = path.dirname(cp.path);
-      const family = path.join(dir, parseRotation(path.basename(cp.path)).base);
+      const family = logicalName(cp.path);
       const ref: FileRef = { path: cp.path, family, rank: parseRotation(path.basename(cp.path)).rank, dev: cp.dev, ino: cp.ino };
       const s = new TailStream(cp.fingerprint, keyFingerprint(cp.fingerprint), ref, cp.offset, cp.skipping, 'restored', t);
       s.sizeAtCheckpoint = cp.size_at_checkpoint ?? cp.offset;

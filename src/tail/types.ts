@@ -36,6 +36,11 @@ export interface Checkpoint {
 }
 
 export interface LineSink {
+  /**
+   * Optional: called before the lines of each read with the file they come from and the file
+   * offset of buf[0], so a line's byte position in the file is `offset + start`.
+   */
+  begin?(path: string, offset: number): void;
   /** One complete line: bytes [start, end) of buf, without '\n' or a trailing '\r'. Consume synchronously. */
   line(buf: Buffer, start: number, end: number): void;
   /** A line longer than maxLineBytes began; reported once per line, `bytes` is what was seen so far. */

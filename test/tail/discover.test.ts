@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Discovery, parseRotation } from '../../src/tail/discover.js';
+import { Discovery, logicalName, parseRotation } from '../../src/tail/discover.js';
 import { rmDir, tempDir } from './helpers.js';
 
 describe('parseRotation', () => {
@@ -16,6 +16,14 @@ describe('parseRotation', () => {
     expect(d1.rank).toBeGreaterThan(d3.rank);
     expect(d3.rank).toBeGreaterThan(d2.rank); // 2026-11-22 00h is older than 13h
     expect(d2.rank).toBeGreaterThan(12);
+  });
+});
+
+describe('logicalName', () => {
+  it('strips the rotation suffix, keeping the directory', () => {
+    expect(logicalName('/x/app.log.3')).toBe('/x/app.log');
+    expect(logicalName('/x/app.log-20261122')).toBe('/x/app.log');
+    expect(logicalName('/x/app.log')).toBe('/x/app.log');
   });
 });
 
