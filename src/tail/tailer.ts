@@ -315,6 +315,7 @@ export class Tailer {
       if (owner) {
         const id = `${owner.key} ${inodeId(f.dev, f.ino)}`;
         if (!this.shadowsLogged.has(id)) {
+          if (this.shadowsLogged.size >= 1000) this.shadowsLogged.clear();
           this.shadowsLogged.add(id);
           this.log('debug', 'copy of a tailed file ignored', { fingerprint: owner.key, path: owner.path, copy: f.path });
         }
