@@ -23,6 +23,9 @@ export const ERROR_CODES = {
   VIGIL_API_BAD_REQUEST: 'A query parameter is out of range or of the wrong type.',
   VIGIL_API_UNAUTHORIZED: 'The request has no valid bearer token.',
   VIGIL_COLLECT_FAILED: 'A system sample or health check could not be taken.',
+  VIGIL_API_NOT_FOUND: 'No API route has this method and path.',
+  VIGIL_API_INTERNAL: 'The API failed to answer a request (the details are in the agent log, never in the response).',
+  VIGIL_SILENCE_INVALID: 'A silence matcher, duration or id given to `vigil silence` is not valid.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
