@@ -56,7 +56,7 @@ export function rule(channels: string[] = []): Pick<Rule, 'channels'> {
 }
 
 export type Answer =
-  | { status: number; headers?: Record<string, string>; body?: string }
+  | { status: number; headers?: Record<string, string>; body?: string; delayMs?: number }
   /** Read the request, never answer (the client's timeout must fire). */
   | 'hang';
 
@@ -119,9 +119,13 @@ export async function startReceiver(opts: { port?: number; fallback?: Receiver['
       r.requests.push(rec);
       const answer = r.script.shift() ?? (typeof r.fallback === 'function' ? r.fallback(rec) : r.fallback);
       if (answer === 'hang') return;
-      rec.status = answer.status;
-      res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
-      res.end(answer.body ?? '{}');
+      const reply = () => {
+        rec.status = answer.status;
+        res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+        res.end(answer.body ?? '{}');
+      };
+      if (answer.delayMs) setTimeout(reply, answer.delayMs);
+      else reply();
     });
   });
   server.on('connection', (s: Socket) => {
