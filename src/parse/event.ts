@@ -26,6 +26,8 @@ export interface LogEvent {
   videoCount: number | undefined;
   errorCode: string | undefined;
   error: string | undefined;
+  /** Stack trace text (stack, stack_trace, Python's exc_info, or error.stack), cut to 16 KiB. Optional so older literals still type-check. */
+  stack?: string | undefined;
   format: FormatName;
   /** Problems that were repaired rather than rejected (bad_timestamp, bad_field:duration_seconds, invalid_utf8, …). */
   repairs: string[] | undefined;
