@@ -16,9 +16,21 @@ export interface AggregatorOptions {
   guard: CardinalityGuard;
 }
 
-interface RingEntry {
-  e: LogEvent;
-  file: string;
+/**
+ * A line is stored as it came when it is small and shows nothing that looks like a
+ * secret; anything else is parsed again, redacted and re-serialized. Only lines that
+ * reach recent_lines pay for either.
+ */
+const SECRET_HINT = /pass|pwd|secret|token|auth|api[-_]?key|cookie|credential|private|signature|access[-_]?key|bearer|basic/i;
+const RAW_MAX = 8192;
+
+export function storableLine(text: string): string {
+  if (text.length <= RAW_MAX && !SECRET_HINT.test(text)) return text;
+  try {
+    return JSON.stringify(redactForStorage(JSON.parse(text)));
+  } catch {
+    return JSON.stringify({ message: '[unrenderable line]' });
+  }
 }
 
 /**
@@ -29,13 +41,24 @@ interface RingEntry {
 export class Aggregator {
   private batch: Batch = emptyBatch();
   private file: FileDelta | null = null;
-  private ring: (RingEntry | undefined)[];
+  // The latest lines, as parallel arrays: no object per line survives into the old
+  // generation, which keeps garbage collection cheap during a catch-up.
+  private readonly rText: (string | undefined)[];
+  private readonly rTs: Float64Array;
+  private readonly rLevel: (string | undefined)[];
+  private readonly rLogger: (string | undefined)[];
+  private readonly rFile: (string | undefined)[];
   private ringNext = 0;
   private ringSize = 0;
   lines = 0;
 
   constructor(private readonly opts: AggregatorOptions) {
-    this.ring = new Array(Math.max(0, opts.recentLines));
+    const n = Math.max(0, opts.recentLines);
+    this.rText = new Array(n);
+    this.rTs = new Float64Array(n);
+    this.rLevel = new Array(n);
+    this.rLogger = new Array(n);
+    this.rFile = new Array(n);
   }
 
   /** Lines that follow are from `file` (the logical name: rotation suffix stripped). */
@@ -49,7 +72,8 @@ export class Aggregator {
     this.file = f;
   }
 
-  add(e: LogEvent): void {
+  /** One accepted line; `text` is the line as read (kept only if it ends up in recent_lines). */
+  add(e: LogEvent, text: string): void {
     const f = this.file!;
     f.lines++;
     this.lines++;
@@ -85,10 +109,16 @@ export class Aggregator {
 
     if (e.sessionId !== undefined) this.addSession(e);
 
-    if (this.ring.length > 0) {
-      this.ring[this.ringNext] = { e, file: f.file };
-      this.ringNext = (this.ringNext + 1) % this.ring.length;
-      if (this.ringSize < this.ring.length) this.ringSize++;
+    const n = this.rText.length;
+    if (n > 0) {
+      const i = this.ringNext;
+      this.rText[i] = text;
+      this.rTs[i] = e.ts;
+      this.rLevel[i] = e.level;
+      this.rLogger[i] = e.logger;
+      this.rFile[i] = f.file;
+      this.ringNext = i + 1 === n ? 0 : i + 1;
+      if (this.ringSize < n) this.ringSize++;
     }
   }
 
@@ -137,19 +167,18 @@ export class Aggregator {
 
   /** The commit failed: the lines will be read again, so forget what the ring holds. */
   discardRing(): void {
-    this.ring.fill(undefined);
+    this.rText.fill(undefined);
     this.ringSize = 0;
     this.ringNext = 0;
   }
 
   private drainRing(): RecentLine[] {
-    const n = this.ring.length;
+    const n = this.rText.length;
     const out: RecentLine[] = [];
     let i = (this.ringNext - this.ringSize + n) % n;
     for (let k = 0; k < this.ringSize; k++) {
-      const r = this.ring[i]!;
-      out.push({ ts: r.e.ts, level: r.e.level, logger: r.e.logger, file: r.file, line: JSON.stringify(redactForStorage(r.e.fields)) });
-      this.ring[i] = undefined;
+      out.push({ ts: this.rTs[i]!, level: this.rLevel[i]!, logger: this.rLogger[i]!, file: this.rFile[i]!, line: storableLine(this.rText[i]!) });
+      this.rText[i] = this.rLevel[i] = this.rLogger[i] = this.rFile[i] = undefined;
       i = (i + 1) % n;
     }
     this.ringSize = 0;

@@ -18,7 +18,7 @@ export interface PipelineOptions {
   clock: Clock;
   /** Bytes read before a batch is committed (one transaction). */
   batchBytes?: number;
-  /** During a catch-up, recent lines are written at least this often. */
+  /** During a catch-up, recent lines are written at least this often (always when caught up). */
   recentFlushMs?: number;
   log?: IngestLog;
   /** Called after every successful commit (rules evaluate the fresh data from here). */
@@ -50,7 +50,7 @@ export class Pipeline {
   private readonly batchBytes: number;
   private readonly recentFlushMs: number;
   private readonly log: IngestLog;
-  private lastRecentFlush = -Infinity;
+  private lastRecentFlush: number;
   private chunkBase = 0;
   private fallbackTs = 0;
   private batchLines = 0;
@@ -61,8 +61,9 @@ export class Pipeline {
   private readonly sink: LineSink;
 
   constructor(private readonly o: PipelineOptions) {
-    this.batchBytes = o.batchBytes ?? 4 * 1024 * 1024;
-    this.recentFlushMs = o.recentFlushMs ?? 1000;
+    this.batchBytes = o.batchBytes ?? 8 * 1024 * 1024;
+    this.recentFlushMs = o.recentFlushMs ?? 10_000;
+    this.lastRecentFlush = o.clock.now();
     this.log = o.log ?? (() => {});
     const agg = o.aggregator;
     this.sink = {
@@ -83,7 +84,7 @@ export class Pipeline {
         if (text.indexOf('\uFFFD') !== -1 && !isUtf8(buf.subarray(start, end))) (r.repairs ??= []).push('invalid_utf8');
         if (this.batchNewest === null || r.ts > this.batchNewest) this.batchNewest = r.ts;
         this.batchLines++;
-        agg.add(r);
+        agg.add(r, text);
       },
       overlong: (_path: string, bytes: number) => {
         this.batchRejected++;
@@ -102,7 +103,7 @@ export class Pipeline {
     for (;;) {
       if (done.batches >= maxBatches) return { ...done, more: true };
       this.fallbackTs = clock.now();
-      tailer.scanIfDue?.(this.fallbackTs);
+      const before = new Map(tailer.checkpoints().map((c) => [c.fingerprint, c]));
       let bytes = 0;
       let caughtUp = false;
       const read: ReadResult[] = [];
@@ -117,7 +118,8 @@ export class Pipeline {
         }
         read.push(r);
         bytes += r.bytes;
-        aggregator.checkpoint({ ...r.checkpoint, updatedAt: this.fallbackTs });
+        const c = r.checkpoint;
+        aggregator.checkpoint({ fingerprint: c.fingerprint, path: c.path, dev: c.dev, ino: c.ino, offset: c.offset, skipping: c.skipping, updatedAt: this.fallbackTs });
       }
       const released = tailer.takeReleased();
       if (released.length > 0) aggregator.release(released);
@@ -130,8 +132,10 @@ export class Pipeline {
       } catch (e) {
         // Nothing of the batch was written: go back to the committed offsets.
         aggregator.discardRing();
-        // Newest first, so a stream read twice ends at its earliest offset.
-        for (const r of read.reverse()) tailer.rewind(r.streamId, r.checkpointBefore);
+        for (const r of read) {
+          const cp = before.get(r.streamId);
+          if (cp) tailer.rewind(r.streamId, cp);
+        }
         this.log('error', 'batch commit failed; the lines will be read again', { error: (e as Error).message, code: 'VIGIL_STATE_DIR' });
         throw e;
       }

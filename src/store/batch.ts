@@ -1,3 +1,4 @@
+import type { Statement } from 'better-sqlite3';
 import type { DB } from './db.js';
 import { Histogram } from './histogram.js';
 
@@ -273,8 +274,15 @@ export function loadCheckpoints(db: DB): CheckpointRow[] {
 }
 
 /** Distinct values of one window dimension in a minute (for the cardinality cap after a restart). */
+const distinctStatements = new WeakMap<DB, Map<string, Statement<[number]>>>();
+
 export function distinctInMinute(db: DB, start: number, column: 'error_code' | 'stage' | 'logger' | 'level'): string[] {
-  return (db.prepare(`SELECT DISTINCT ${column} AS v FROM windows WHERE res = ${MINUTE} AND start = ?`).all(start) as { v: string }[]).map(
-    (r) => r.v,
-  );
+  let byColumn = distinctStatements.get(db);
+  if (byColumn === undefined) distinctStatements.set(db, (byColumn = new Map()));
+  let st = byColumn.get(column);
+  if (st === undefined) {
+    st = db.prepare(`SELECT DISTINCT ${column} AS v FROM windows WHERE res = ${MINUTE} AND start = ?`) as Statement<[number]>;
+    byColumn.set(column, st);
+  }
+  return (st.all(start) as { v: string }[]).map((r) => r.v);
 }

@@ -33,9 +33,10 @@ export const MIGRATIONS: readonly string[] = [
     events      INTEGER NOT NULL,
     finished    INTEGER NOT NULL,   -- 0 active, 1 completed, 2 failed
     finished_ts INTEGER
-  );
-  CREATE INDEX sessions_active ON sessions(finished, first_ts);
-  CREATE INDEX sessions_last ON sessions(last_ts);
+  ) WITHOUT ROWID;
+  -- Only open sessions are indexed: most sessions start and finish within one batch and
+  -- never touch this index, which keeps the per-batch upserts cheap.
+  CREATE INDEX sessions_open ON sessions(first_ts) WHERE finished = 0;
 
   CREATE TABLE recent_lines (
     seq     INTEGER PRIMARY KEY,     -- ingest order

@@ -44,13 +44,13 @@ describe('Aggregator + BatchWriter', () => {
   it('counts operations per stage, failures and durations, across batches and late lines', () => {
     const { db, writer, agg } = setup();
     agg.setFile('media.log', T0);
-    agg.add(ev({ event: 'stage_completed', stage: 'upload', success: true, durationSeconds: 10 }));
-    agg.add(ev({ event: 'stage_completed', stage: 'upload', success: false, durationSeconds: 30, errorCode: 'STORAGE_UPLOAD_FAILED', level: 'ERROR' }));
-    agg.add(ev({ event: 'stage_started', stage: 'upload' })); // not an operation
+    agg.add(ev({ event: 'stage_completed', stage: 'upload', success: true, durationSeconds: 10 }), "{}");
+    agg.add(ev({ event: 'stage_completed', stage: 'upload', success: false, durationSeconds: 30, errorCode: 'STORAGE_UPLOAD_FAILED', level: 'ERROR' }), "{}");
+    agg.add(ev({ event: 'stage_started', stage: 'upload' }), "{}"); // not an operation
     writer.commit(agg.take(true));
     agg.setFile('media.log', T0);
-    agg.add(ev({ ts: T0 + 5 * 60_000, event: 'processing_error', stage: 'compression', errorCode: 'FFMPEG_FAILED', level: 'ERROR' }));
-    agg.add(ev({ ts: T0 - 3 * 3_600_000, event: 'stage_completed', stage: 'upload', success: true, durationSeconds: 20 })); // late line
+    agg.add(ev({ ts: T0 + 5 * 60_000, event: 'processing_error', stage: 'compression', errorCode: 'FFMPEG_FAILED', level: 'ERROR' }), "{}");
+    agg.add(ev({ ts: T0 - 3 * 3_600_000, event: 'stage_completed', stage: 'upload', success: true, durationSeconds: 20 }), "{}"); // late line
     writer.commit(agg.take(true));
 
     const s = computeStats(db, { from: T0, to: T0 + 3_600_000 });
@@ -70,7 +70,7 @@ describe('Aggregator + BatchWriter', () => {
     const { db, writer, agg } = setup();
     agg.setFile('media.log', T0);
     for (let m = 0; m < 240; m++) {
-      agg.add(ev({ ts: T0 + m * 60_000 + 17, event: 'stage_completed', stage: 'merging', success: m % 7 !== 0, durationSeconds: 1 + (m % 13) }));
+      agg.add(ev({ ts: T0 + m * 60_000 + 17, event: 'stage_completed', stage: 'merging', success: m % 7 !== 0, durationSeconds: 1 + (m % 13) }), "{}");
     }
     writer.commit(agg.take(true));
     // 10:07:30 → 13:41:00 spans ragged minutes on both sides of three whole hours.
@@ -93,14 +93,14 @@ describe('Aggregator + BatchWriter', () => {
   it('tracks sessions: first/last event, current stage, completion, late lines', () => {
     const { db, writer, agg } = setup();
     agg.setFile('media.log', T0);
-    agg.add(ev({ sessionId: 's1', userId: 'u1', event: 'stage_started', stage: 'upload', ts: T0 }));
-    agg.add(ev({ sessionId: 's1', event: 'stage_started', stage: 'analysis', ts: T0 + 60_000 }));
-    agg.add(ev({ sessionId: 's2', event: 'stage_started', stage: 'upload', ts: T0 }));
+    agg.add(ev({ sessionId: 's1', userId: 'u1', event: 'stage_started', stage: 'upload', ts: T0 }), "{}");
+    agg.add(ev({ sessionId: 's1', event: 'stage_started', stage: 'analysis', ts: T0 + 60_000 }), "{}");
+    agg.add(ev({ sessionId: 's2', event: 'stage_started', stage: 'upload', ts: T0 }), "{}");
     writer.commit(agg.take(true));
     agg.setFile('media.log', T0);
-    agg.add(ev({ sessionId: 's1', event: 'stage_started', stage: 'upload', ts: T0 - 60_000 })); // late, older
-    agg.add(ev({ sessionId: 's2', event: 'session_completed', ts: T0 + 120_000 }));
-    agg.add(ev({ sessionId: 's3', event: 'stage_completed', stage: 'cleanup', success: true, ts: T0 + 1 }));
+    agg.add(ev({ sessionId: 's1', event: 'stage_started', stage: 'upload', ts: T0 - 60_000 }), "{}"); // late, older
+    agg.add(ev({ sessionId: 's2', event: 'session_completed', ts: T0 + 120_000 }), "{}");
+    agg.add(ev({ sessionId: 's3', event: 'stage_completed', stage: 'cleanup', success: true, ts: T0 + 1 }), "{}");
     writer.commit(agg.take(true));
     const rows = db.prepare('SELECT session_id, user_id, first_ts, last_ts, stage, events, finished FROM sessions ORDER BY session_id').all();
     expect(rows).toEqual([
@@ -113,13 +113,13 @@ describe('Aggregator + BatchWriter', () => {
   it('caps distinct error codes per minute, also after a restart, counting the rest as OTHER', () => {
     const { db, writer, agg } = setup({ error_code: 3, stage: 30, logger: 50, level: 16 });
     agg.setFile('errors.log', T0);
-    for (const c of ['A', 'B']) agg.add(ev({ errorCode: c, level: 'ERROR' }));
+    for (const c of ['A', 'B']) agg.add(ev({ errorCode: c, level: 'ERROR' }), "{}");
     writer.commit(agg.take(true));
     // A fresh guard (as after a restart) must learn A and B from the store.
     const guard2 = new CardinalityGuard({ error_code: 3, stage: 30, logger: 50, level: 16 }, (s, d) => distinctInMinute(db, s, d));
     const agg2 = new Aggregator({ recentLines: 5, samplesPerBatch: 10, guard: guard2 });
     agg2.setFile('errors.log', T0);
-    for (const c of ['C', 'D', 'E', 'A', 'D']) agg2.add(ev({ errorCode: c, level: 'ERROR' }));
+    for (const c of ['C', 'D', 'E', 'A', 'D']) agg2.add(ev({ errorCode: c, level: 'ERROR' }), "{}");
     writer.commit(agg2.take(true));
     const s = computeStats(db, { from: T0, to: T0 + 60_000 });
     expect(s.error_codes).toEqual({ A: 2, B: 1, C: 1, OTHER: 3 }); // D, E, D
@@ -129,7 +129,7 @@ describe('Aggregator + BatchWriter', () => {
   it('keeps only the latest recent lines, redacted, and bounded rejected samples', () => {
     const { db, writer, agg } = setup();
     agg.setFile('app.log', T0);
-    for (let i = 0; i < 8; i++) agg.add(ev({ message: `m${i}`, fields: { message: `m${i}`, password: 'hunter2' } }));
+    for (let i = 0; i < 8; i++) agg.add(ev({ message: `m${i}` }), JSON.stringify({ message: `m${i}`, password: 'hunter2' }));
     for (let i = 0; i < 5; i++) agg.reject('not_json', 'Unexpected token', `bad ${i}`, i * 10, T0);
     writer.commit(agg.take(true));
     const lines = db.prepare('SELECT line FROM recent_lines ORDER BY seq').all() as { line: string }[];
@@ -143,7 +143,7 @@ describe('Aggregator + BatchWriter', () => {
   it('writes nothing of a batch whose commit fails', () => {
     const { db, writer, agg } = setup();
     agg.setFile('app.log', T0);
-    agg.add(ev({ event: 'stage_completed', stage: 'upload', success: true }));
+    agg.add(ev({ event: 'stage_completed', stage: 'upload', success: true }), "{}");
     const b = agg.take(true);
     b.checkpoints.set('fp', { fingerprint: 'fp', path: '/x', dev: 1, ino: 2, offset: 100, skipping: false, updatedAt: T0 });
     // Sabotage the last statement of the transaction: a NULL path violates NOT NULL.
@@ -151,5 +151,19 @@ describe('Aggregator + BatchWriter', () => {
     expect(() => writer.commit(b)).toThrow();
     expect((db.prepare('SELECT count(*) AS n FROM windows').get() as { n: number }).n).toBe(0);
     expect((db.prepare('SELECT count(*) AS n FROM checkpoints').get() as { n: number }).n).toBe(0);
+  });
+});
+
+describe('storableLine', () => {
+  it('keeps a small harmless line as it came and redacts anything that looks secret', async () => {
+    const { storableLine } = await import('../../src/ingest/aggregate.js');
+    const plain = '{"message":"stage done","stage":"upload"}';
+    expect(storableLine(plain)).toBe(plain);
+    const secret = storableLine('{"message":"login","user_password":"hunter2","headers":{"Authorization":"Bearer abc.def"}}');
+    expect(secret).not.toContain('hunter2');
+    expect(secret).not.toContain('abc.def');
+    expect(JSON.parse(secret).message).toBe('login');
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    expect(() => JSON.parse(storableLine(deep + ' '.repeat(9000)))).not.toThrow();
   });
 });

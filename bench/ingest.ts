@@ -1,0 +1,107 @@
+/**
+ * npm run bench:ingest — vigil's ingest against a floor, in one run.
+ *
+ *   floor: a plain Node loop over the same file: read, split lines, JSON.parse each,
+ *          count into a Map.
+ *   vigil: the real pipeline (tail → parse → aggregate → SQLite, one transaction per
+ *          batch) from an empty state to fully committed windows.
+ *
+ * Each side runs in its own child process so peak RSS is its own. Prints lines/s,
+ * MiB/s, the vigil/floor ratio and vigil's peak RSS. Env: BENCH_LINES (default 1e6).
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generate } from './generate.js';
+
+const here = fileURLToPath(import.meta.url);
+
+interface Result {
+  seconds: number;
+  lines: number;
+  maxRssMiB: number;
+  check?: unknown;
+}
+
+function floor(file: string): Result {
+  const t0 = process.hrtime.bigint();
+  const fd = fs.openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  const counts = new Map<string, number>();
+  let carry = Buffer.alloc(0);
+  let lines = 0;
+  for (;;) {
+    const n = fs.readSync(fd, buf, 0, buf.length, null);
+    if (n === 0) break;
+    const chunk = carry.length ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
+    let pos = 0;
+    for (let nl = chunk.indexOf(10, pos); nl !== -1; nl = chunk.indexOf(10, pos)) {
+      const o = JSON.parse(chunk.toString('utf8', pos, nl)) as { level?: string };
+      const k = String(o.level);
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+      lines++;
+      pos = nl + 1;
+    }
+    carry = Buffer.from(chunk.subarray(pos));
+  }
+  fs.closeSync(fd);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { seconds, lines, maxRssMiB: process.resourceUsage().maxRSS / 1024, check: Object.fromEntries(counts) };
+}
+
+async function vigil(file: string, stateDir: string): Promise<Result> {
+  const { ingestFilesOnce } = await import('../src/ingest/once.js');
+  const t0 = process.hrtime.bigint();
+  const r = ingestFilesOnce({ inputs: [file], stateDir });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { seconds, lines: r.lines, maxRssMiB: process.resourceUsage().maxRSS / 1024, check: r.stats };
+}
+
+function runChild(kind: string, file: string): Result {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-'));
+  try {
+    const out = execFileSync(process.execPath, [here, '--child', kind, file, stateDir], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    return JSON.parse(out) as Result;
+  } finally {
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === '--child') {
+    const [kind, file, stateDir] = process.argv.slice(3) as [string, string, string];
+    const r = kind === 'floor' ? floor(file) : await vigil(file, stateDir);
+    process.stdout.write(JSON.stringify(r));
+    return;
+  }
+  const n = Number(process.env.BENCH_LINES ?? 1_000_000);
+  const dir = path.resolve('.bench');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `lines-${n}.log`);
+  let truth;
+  if (!fs.existsSync(file)) {
+    process.stdout.write(`generating ${n} lines into ${file} …\n`);
+    truth = generate(file, n);
+    fs.writeFileSync(file + '.truth.json', JSON.stringify(truth));
+  } else truth = JSON.parse(fs.readFileSync(file + '.truth.json', 'utf8'));
+  const bytes = fs.statSync(file).size;
+  process.stdout.write(`input: ${n} lines, ${(bytes / 2 ** 20).toFixed(1)} MiB (${(bytes / n).toFixed(0)} bytes/line); node ${process.version}, ${os.cpus().length} cores\n`);
+  // Warm the page cache so neither side pays for the first read.
+  fs.readFileSync(file);
+  const f = runChild('floor', file);
+  const v = runChild('vigil', file);
+  const stats = v.check as { total_operations: number; failed_operations: number };
+  if (v.lines !== truth.lines || stats.total_operations !== truth.operations || stats.failed_operations !== truth.failed) {
+    throw new Error(`vigil's counts differ from the truth: lines ${v.lines}/${truth.lines}, ops ${stats.total_operations}/${truth.operations}, failed ${stats.failed_operations}/${truth.failed}`);
+  }
+  const row = (name: string, r: Result) =>
+    `${name.padEnd(6)} ${(r.lines / r.seconds).toFixed(0).padStart(9)} lines/s  ${(bytes / 2 ** 20 / r.seconds).toFixed(1).padStart(7)} MiB/s  ${r.seconds.toFixed(2).padStart(6)} s  peak RSS ${r.maxRssMiB.toFixed(0)} MiB`;
+  process.stdout.write(row('floor', f) + '\n');
+  process.stdout.write(row('vigil', v) + '\n');
+  process.stdout.write(`vigil/floor = ${(f.seconds / v.seconds).toFixed(2)}   (target ≥ 0.70)   vigil peak RSS ${v.maxRssMiB.toFixed(0)} MiB (target ≤ 150)\n`);
+  process.stdout.write(`counts verified: ${truth.lines} lines, ${truth.operations} operations, ${truth.failed} failed\n`);
+}
+
+await main();

@@ -1,0 +1,46 @@
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/load.js';
+import { BatchWriter, distinctInMinute, loadCheckpoints } from '../store/batch.js';
+import type { DB } from '../store/db.js';
+import { Tailer, type TailLog } from '../tail/index.js';
+import { Aggregator } from './aggregate.js';
+import { CardinalityGuard } from './cardinality.js';
+import { Pipeline, type CommitInfo, type IngestLog } from './pipeline.js';
+
+export interface IngestParts {
+  tailer: Tailer;
+  pipeline: Pipeline;
+  guard: CardinalityGuard;
+}
+
+export type IngestConfig = Pick<Config, 'inputs' | 'max_line_bytes' | 'retention' | 'cardinality'>;
+
+/**
+ * The one composition of tail → parse → aggregate → store, shared by `vigil run`,
+ * `vigil replay`, the benchmark and the tests, so they all exercise the same code.
+ */
+export function buildIngest(o: { config: IngestConfig; db: DB; clock: Clock; log?: IngestLog; onCommit?: (c: CommitInfo) => void; batchBytes?: number }): IngestParts {
+  const { config, db, clock } = o;
+  const log: IngestLog = o.log ?? (() => {});
+  const writer = new BatchWriter(db, { recentLines: config.retention.recent_lines, rejectedSamples: config.retention.rejected_samples });
+  const guard = new CardinalityGuard(config.cardinality, (start, dim) => distinctInMinute(db, start, dim));
+  const aggregator = new Aggregator({ recentLines: config.retention.recent_lines, samplesPerBatch: 100, guard });
+  const tailLog: TailLog = (level, msg, data) => log(level, msg, data);
+  const tailer = new Tailer({
+    inputs: config.inputs.map((i) => ({ path: i.path, start_at: i.start_at })),
+    maxLineBytes: config.max_line_bytes,
+    checkpoints: loadCheckpoints(db),
+    now: () => clock.now(),
+    log: tailLog,
+  });
+  const pipeline = new Pipeline({
+    tailer,
+    writer,
+    aggregator,
+    clock,
+    log,
+    ...(o.onCommit ? { onCommit: o.onCommit } : {}),
+    ...(o.batchBytes ? { batchBytes: o.batchBytes } : {}),
+  });
+  return { tailer, pipeline, guard };
+}
