@@ -6,6 +6,7 @@ import type { ParseResult } from './event.js';
 import { normalize } from './normalize.js';
 
 const MAX_DETAIL = 200;
+const hasOwn = Object.hasOwn;
 
 export function parseLine(text: string, fallbackTs: number, maxDepth = 64): ParseResult {
   // A byte-order mark (first line of a file some Windows tools wrote) is not content.
@@ -43,6 +44,7 @@ export function nestedDeeperThan(root: object, max: number): boolean {
   let stack: object[] | undefined;
   let depths: number[] | undefined;
   for (const k in root) {
+    if (!hasOwn(root, k)) continue; // an enumerable key on a polluted prototype is not the line's
     const v = (root as Record<string, unknown>)[k];
     if (typeof v === 'object' && v !== null) {
       if (stack === undefined) {
@@ -68,6 +70,7 @@ export function nestedDeeperThan(root: object, max: number): boolean {
       }
     } else {
       for (const k in node) {
+        if (!hasOwn(node, k)) continue;
         const v = (node as Record<string, unknown>)[k];
         if (typeof v === 'object' && v !== null) {
           stack.push(v);

@@ -71,7 +71,7 @@ export function cut(s: string, max: number): string {
   return Buffer.from(s.slice(0, end), 'utf8').toString('utf8');
 }
 
-/** A string (or a finite number, for ids written as numbers); `null` marks a wrong type. */
+/** Text from a string, a finite number or a boolean (loggers write ids and codes as numbers); `null` marks a wrong type. */
 function textOf(v: unknown): string | null {
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : null;
@@ -133,9 +133,11 @@ export function detectFormat(o: Obj): FormatName {
   ) {
     return 'ecs';
   }
-  if (typeof level === 'string' && own(o, 'message') !== undefined) {
+  if (typeof level === 'string') {
     const c = level.charCodeAt(0);
-    if (c >= 97 && c <= 122) return 'winston';
+    if (c >= 97 && c <= 122 && own(o, 'message') !== undefined) return 'winston';
+    // pino with `formatters.level` writing the label instead of the number.
+    if (typeof own(o, 'time') === 'number' && own(o, 'msg') !== undefined) return 'pino';
   }
   return 'unknown';
 }

@@ -45,6 +45,17 @@ describe('parseLine', () => {
 });
 
 describe('nestedDeeperThan', () => {
+  it('does not walk into enumerable keys of a polluted prototype', () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.pollutedNode = {};
+    try {
+      expect(nestedDeeperThan({ a: { b: {} } }, 3)).toBe(false);
+      expect(isRejected(parseLine('{"a":{"b":{}}}', 0))).toBe(false);
+    } finally {
+      delete proto.pollutedNode;
+    }
+  });
+
   it('counts the top object as depth 1', () => {
     expect(nestedDeeperThan({ a: 1 }, 1)).toBe(false);
     expect(nestedDeeperThan({ a: {} }, 1)).toBe(true);

@@ -13,6 +13,7 @@ describe('detectFormat', () => {
     expect(detectFormat({ asctime: '2026-11-22 10:11:12,345', message: 'x' })).toBe('python');
     expect(detectFormat({ created: 1795342272.3, msg: 'x' })).toBe('python');
     expect(detectFormat({ level: 30, time: 1795342272345, msg: 'x' })).toBe('pino');
+    expect(detectFormat({ level: 'info', time: 1795342272345, msg: 'x' })).toBe('pino');
     expect(detectFormat({ level: 'info', message: 'x', timestamp: T })).toBe('winston');
     expect(detectFormat({ level: 'error', message: 'x' })).toBe('winston');
     expect(detectFormat({ '@timestamp': T, message: 'x' })).toBe('ecs');
