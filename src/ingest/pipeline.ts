@@ -119,7 +119,16 @@ export class Pipeline {
         read.push(r);
         bytes += r.bytes;
         const c = r.checkpoint;
-        aggregator.checkpoint({ fingerprint: c.fingerprint, path: c.path, dev: c.dev, ino: c.ino, offset: c.offset, skipping: c.skipping, updatedAt: this.fallbackTs });
+        aggregator.checkpoint({
+          fingerprint: c.fingerprint,
+          path: c.path,
+          dev: c.dev,
+          ino: c.ino,
+          offset: c.offset,
+          skipping: c.skipping,
+          sizeSeen: c.size_at_checkpoint ?? null,
+          updatedAt: this.fallbackTs,
+        });
       }
       const released = tailer.takeReleased();
       if (released.length > 0) aggregator.release(released);

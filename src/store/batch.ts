@@ -1,4 +1,5 @@
 import type { Statement } from 'better-sqlite3';
+import type { Checkpoint } from '../tail/index.js';
 import type { DB } from './db.js';
 import { Histogram } from './histogram.js';
 
@@ -78,6 +79,8 @@ export interface CheckpointRow {
   ino: number;
   offset: number;
   skipping: boolean;
+  /** Largest size seen for the bound inode (the tailer's size_at_checkpoint). */
+  sizeSeen: number | null;
   updatedAt: number;
 }
 
@@ -184,10 +187,10 @@ export class BatchWriter {
       INSERT INTO last_seen (kind, name, event_ts) VALUES (@kind, @name, @eventTs)
       ON CONFLICT (kind, name) DO UPDATE SET event_ts = max(event_ts, excluded.event_ts)`);
     this.upsertCheckpoint = db.prepare(`
-      INSERT INTO checkpoints (fingerprint, path, dev, ino, offset, skipping, updated_at)
-      VALUES (@fingerprint, @path, @dev, @ino, @offset, @skipping, @updatedAt)
+      INSERT INTO checkpoints (fingerprint, path, dev, ino, offset, skipping, size_seen, updated_at)
+      VALUES (@fingerprint, @path, @dev, @ino, @offset, @skipping, @sizeSeen, @updatedAt)
       ON CONFLICT (fingerprint) DO UPDATE SET path = excluded.path, dev = excluded.dev, ino = excluded.ino,
-        offset = excluded.offset, skipping = excluded.skipping, updated_at = excluded.updated_at`);
+        offset = excluded.offset, skipping = excluded.skipping, size_seen = excluded.size_seen, updated_at = excluded.updated_at`);
     this.deleteCheckpoint = db.prepare(`DELETE FROM checkpoints WHERE fingerprint = ?`);
     this.tx = db.transaction((b: Batch) => this.write(b));
   }
@@ -265,12 +268,20 @@ export function mergeCell(a: WindowCell, b: WindowCell): void {
   }
 }
 
-export function loadCheckpoints(db: DB): CheckpointRow[] {
-  return (
-    db.prepare(`SELECT fingerprint, path, dev, ino, offset, skipping, updated_at AS updatedAt FROM checkpoints`).all() as Array<
-      Omit<CheckpointRow, 'skipping'> & { skipping: number }
-    >
-  ).map((r) => ({ ...r, skipping: r.skipping === 1 }));
+/** The checkpoints of the last run, in the tailer's shape. */
+export function loadCheckpoints(db: DB): Checkpoint[] {
+  const rows = db.prepare(`SELECT fingerprint, path, dev, ino, offset, skipping, size_seen AS sizeSeen FROM checkpoints`).all() as Array<
+    Omit<CheckpointRow, 'skipping' | 'updatedAt'> & { skipping: number }
+  >;
+  return rows.map((r) => ({
+    fingerprint: r.fingerprint,
+    path: r.path,
+    dev: r.dev,
+    ino: r.ino,
+    offset: r.offset,
+    skipping: r.skipping === 1,
+    ...(r.sizeSeen !== null ? { size_at_checkpoint: r.sizeSeen } : {}),
+  }));
 }
 
 /** Distinct values of one window dimension in a minute (for the cardinality cap after a restart). */

@@ -55,6 +55,7 @@ export const MIGRATIONS: readonly string[] = [
     ino         INTEGER NOT NULL,
     offset      INTEGER NOT NULL,
     skipping    INTEGER NOT NULL,
+    size_seen   INTEGER,             -- largest size seen for the inode: smaller at restart = truncated
     updated_at  INTEGER NOT NULL
   );
 
