@@ -1,0 +1,114 @@
+/**
+ * Merges line sources into one stream in timestamp order (a k-way merge: each
+ * source is read one line ahead, never more, except across a run of lines that
+ * carry no time).
+ *
+ * A line without a usable timestamp takes the previous line's time in its source;
+ * lines at the start of a source before any timed line take the first timed line's
+ * time. Rejected lines (not JSON, too long) are placed the same way.
+ */
+import { isRejected, type LogEvent, type RejectReason } from '../parse/event.js';
+import { parseLine, sampleText } from '../parse/index.js';
+import type { LineSource, SourceLine } from './reader.js';
+
+export interface MergedLine {
+  /** Logical file the line came from. */
+  file: string;
+  ts: number;
+  event?: LogEvent;
+  /** The line as read (the store keeps recent lines verbatim, redacted). */
+  text?: string;
+  rejected?: { reason: RejectReason; detail: string; sample: string; offset: number };
+}
+
+/** Lines without a time buffered while looking for the first timed one. */
+const MAX_UNTIMED_LEAD = 10_000;
+
+class Cursor {
+  head: MergedLine | null = null;
+  private lastTs: number | null = null;
+  private queue: MergedLine[] = [];
+  private done = false;
+
+  constructor(
+    readonly source: LineSource,
+    readonly index: number,
+    private readonly fallbackTs: () => number,
+  ) {}
+
+  /** Moves to the next line; false at the end. */
+  advance(): boolean {
+    if (this.queue.length === 0) this.fillQueue();
+    this.head = this.queue.shift() ?? null;
+    if (this.head) this.lastTs = this.head.ts;
+    return this.head !== null;
+  }
+
+  private fillQueue(): void {
+    if (this.done) return;
+    const untimed: MergedLine[] = [];
+    for (;;) {
+      const l = this.source.next();
+      if (l === null) {
+        this.done = true;
+        break;
+      }
+      const m = this.parse(l);
+      if (!Number.isNaN(m.ts)) {
+        for (const u of untimed) setTs(u, m.ts);
+        this.queue.push(...untimed, m);
+        return;
+      }
+      untimed.push(m);
+      if (untimed.length >= MAX_UNTIMED_LEAD) break;
+    }
+    // No timed line follows: use whatever time the replay has reached.
+    const ts = this.lastTs ?? this.fallbackTs();
+    for (const u of untimed) setTs(u, ts);
+    this.queue.push(...untimed);
+  }
+
+  private parse(l: SourceLine): MergedLine {
+    const fallback = l.at ?? this.lastTs ?? NaN;
+    if (l.overlong !== undefined) {
+      return {
+        file: this.source.file,
+        ts: fallback,
+        rejected: { reason: 'too_long', detail: `line longer than the limit (${l.overlong} bytes read so far)`, sample: '', offset: l.offset },
+      };
+    }
+    const r = parseLine(l.text, fallback);
+    if (isRejected(r)) {
+      return { file: this.source.file, ts: fallback, rejected: { reason: r.rejected, detail: r.detail, sample: sampleText(l.text), offset: l.offset } };
+    }
+    return { file: this.source.file, ts: r.ts, event: r, text: l.text };
+  }
+}
+
+function setTs(m: MergedLine, ts: number): void {
+  m.ts = ts;
+  if (m.event) m.event.ts = ts;
+}
+
+/**
+ * Yields every line of every source in time order; equal times keep the sources'
+ * order (then each source's own order), so the result is deterministic.
+ */
+export function* mergeByTime(sources: readonly LineSource[], defaultTs = 0): Generator<MergedLine> {
+  let current: number | null = null;
+  const fallback = () => current ?? defaultTs;
+  const cursors = sources.map((s, i) => new Cursor(s, i, fallback));
+  let live = cursors.filter((c) => c.advance());
+  while (live.length > 0) {
+    let best = live[0]!;
+    for (let i = 1; i < live.length; i++) {
+      const c = live[i]!;
+      if (c.head!.ts < best.head!.ts) best = c;
+    }
+    const line = best.head!;
+    if (current === null || line.ts > current) current = line.ts;
+    yield line;
+    if (!best.advance()) live = live.filter((c) => c !== best);
+  }
+  for (const s of sources) s.close();
+}

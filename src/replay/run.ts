@@ -1,0 +1,93 @@
+/**
+ * `vigil replay` as a function: log files → the same ingest and rule engine as the
+ * agent, on the logs' clock → one JSON line per alert transition.
+ */
+import type { Config } from '../config/load.js';
+import { ManualClock } from '../clock.js';
+import type { RuleSet, Transition } from '../rules/engine.js';
+import type { CheckSource } from '../rules/facts.js';
+import { RuleRunner, type RunnerLog } from '../rules/runner.js';
+import { AlertStore } from '../store/alerts.js';
+import type { DB } from '../store/db.js';
+import { StoreFacts } from '../store/facts.js';
+import { ScheduledChecks } from './checks.js';
+import { feed, type FeedResult } from './feeder.js';
+import { expandInputs } from './files.js';
+import { FileLineSource } from './reader.js';
+
+export interface ReplayOptions {
+  paths: readonly string[];
+  rules: RuleSet;
+  config: Pick<Config, 'retention' | 'cardinality' | 'max_line_bytes'>;
+  /** An empty, migrated store. */
+  db: DB;
+  stepMs: number;
+  /** Also print pending and inactive transitions. */
+  allStates?: boolean;
+  /** Receives each output line (without the newline). */
+  write: (line: string) => void;
+  log: RunnerLog;
+  /** Default: everything healthy (see ScheduledChecks). */
+  checks?: CheckSource;
+}
+
+/** Facts a replay cannot move: no system samples exist and the checks answer healthy throughout. */
+const MACHINE_FACTS = new Set(['cpu_usage_percent', 'memory_usage_percent', 'disk_usage_percent', 'backup_present', 'backup_age_seconds', 'ffmpeg_available']);
+
+/**
+ * How long to keep evaluating after the last line so alerts can settle: the longest
+ * for + keep_firing_for among the rules that read the logs, plus a step. (A rule on
+ * machine facts alone cannot change state in a replay; its `for` — 6 h for a backup —
+ * would only add hours of idle steps.)
+ */
+export function settleMs(set: RuleSet, stepMs: number): number {
+  let longest = 0;
+  for (const r of set.rules) {
+    if (r.uses.every((u) => MACHINE_FACTS.has(u.fact))) continue;
+    longest = Math.max(longest, r.forMs + r.keepFiringForMs);
+  }
+  return longest + stepMs;
+}
+
+/** One output line; keys in a fixed order so the output is byte-for-byte reproducible. */
+export function formatTransition(t: Transition): string {
+  return JSON.stringify({
+    at: new Date(t.at).toISOString(),
+    rule: t.rule,
+    state: t.state,
+    severity: t.severity,
+    labels: t.labels,
+    summary: t.summary,
+  });
+}
+
+/** Printed by default: the transitions an operator is told about (not re-notifications). */
+export function isAnnounced(t: Transition): boolean {
+  return (t.state === 'firing' && t.notify !== 'repeat') || t.state === 'resolved';
+}
+
+export async function replay(o: ReplayOptions): Promise<FeedResult> {
+  const files = expandInputs(o.paths);
+  const sources = files.map((f) => new FileLineSource(f.name, f.parts, o.config.max_line_bytes));
+  const clock = new ManualClock(0);
+  const runner = new RuleRunner({
+    db: o.db,
+    rules: o.rules,
+    sources: { facts: new StoreFacts(o.db), checks: o.checks ?? new ScheduledChecks() },
+    clock,
+    alertStore: new AlertStore(o.db),
+    log: o.log,
+  });
+  const tail = settleMs(o.rules, o.stepMs);
+  return feed(sources, {
+    db: o.db,
+    config: o.config,
+    runner,
+    stepMs: o.stepMs,
+    until: (last) => (last === null ? Number.NEGATIVE_INFINITY : last + tail),
+    onStep: (now, transitions) => {
+      clock.set(now);
+      for (const t of transitions) if (o.allStates || isAnnounced(t)) o.write(formatTransition(t));
+    },
+  });
+}

@@ -1,0 +1,258 @@
+/**
+ * Alert persistence: the engine's per-alert state (so a restart neither forgets a
+ * firing alert nor announces it again), one `alerts` row per episode (pending →
+ * firing → resolved) and every transition. One evaluation is recorded in ONE
+ * transaction, and the notifications it makes due are enqueued inside that same
+ * transaction by `onNotify`: a notification exists iff its transition does.
+ */
+import type { Statement } from 'better-sqlite3';
+import type { TrackedAlert, Transition } from '../rules/engine.js';
+import type { RuleSet } from '../rules/engine.js';
+import type { Rule } from '../rules/rule.js';
+import type { DB } from './db.js';
+
+/** A transition as stored: `alertId` is the episode's row in `alerts`. */
+export type RecordedTransition = Transition & { alertId: number };
+
+export interface RecordInput {
+  /** Every alert pending or firing after the evaluation (evaluate()'s `states`). */
+  states: ReadonlyMap<string, TrackedAlert>;
+  transitions: readonly Transition[];
+  /** The rule set evaluated; lets onNotify receive each transition's Rule (channels, …). */
+  rules?: RuleSet | readonly Rule[];
+}
+
+/** Called inside the recording transaction for every transition with `notify` set; a throw rolls the whole evaluation back. */
+export type OnNotify = (t: RecordedTransition, rule: Rule | undefined) => void;
+
+export interface AlertRow {
+  id: number;
+  alertKey: string;
+  rule: string;
+  severity: string;
+  labels: Record<string, string>;
+  state: 'pending' | 'firing' | 'resolved' | 'inactive';
+  summary: string;
+  description: string | null;
+  facts: Record<string, unknown> | null;
+  startedAt: number;
+  firingAt: number | null;
+  resolvedAt: number | null;
+  lastNotifiedAt: number | null;
+}
+
+interface RawAlertRow {
+  id: number;
+  alert_key: string;
+  rule: string;
+  severity: string;
+  labels: string;
+  state: AlertRow['state'];
+  summary: string;
+  description: string | null;
+  facts: string | null;
+  started_at: number;
+  firing_at: number | null;
+  resolved_at: number | null;
+  last_notified_at: number | null;
+}
+
+export class AlertStore {
+  private readonly s: Record<
+    'openEpisode' | 'insertAlert' | 'toFiring' | 'repeat' | 'close' | 'insertTransition' | 'upsertState' | 'deleteState' | 'allStates',
+    Statement
+  >;
+  /** alert_key → the JSON stored in alert_state; only changed states are written. */
+  private stored: Map<string, string> | null = null;
+  private readonly tx: (input: RecordInput, now: number, onNotify: OnNotify | undefined) => RecordedTransition[];
+
+  constructor(private readonly db: DB) {
+    this.s = {
+      openEpisode: db.prepare(`SELECT id FROM alerts WHERE alert_key = ? AND state IN ('pending', 'firing') ORDER BY id DESC LIMIT 1`),
+      insertAlert: db.prepare(`INSERT INTO alerts (alert_key, rule, severity, labels, state, summary, description, facts, started_at, firing_at, resolved_at, last_notified_at)
+        VALUES (@alertKey, @rule, @severity, @labels, @state, @summary, @description, @facts, @startedAt, @firingAt, NULL, @lastNotifiedAt)`),
+      toFiring: db.prepare(`UPDATE alerts SET state = 'firing', severity = @severity, summary = @summary, description = @description, facts = @facts,
+        firing_at = @at, last_notified_at = coalesce(@notifiedAt, last_notified_at) WHERE id = @id`),
+      repeat: db.prepare(`UPDATE alerts SET summary = @summary, description = @description, facts = @facts, last_notified_at = @at WHERE id = @id`),
+      // The summary stays the one the alert fired (or went pending) with: that is what an
+      // operator was told; what the facts read at the end is kept in alert_transitions.
+      close: db.prepare(`UPDATE alerts SET state = @state, facts = @facts, resolved_at = @at, last_notified_at = coalesce(@notifiedAt, last_notified_at) WHERE id = @id`),
+      insertTransition: db.prepare(`INSERT INTO alert_transitions (alert_id, at, state, summary) VALUES (?, ?, ?, ?)`),
+      upsertState: db.prepare(`INSERT INTO alert_state (alert_key, state) VALUES (?, ?) ON CONFLICT (alert_key) DO UPDATE SET state = excluded.state`),
+      deleteState: db.prepare(`DELETE FROM alert_state WHERE alert_key = ?`),
+      allStates: db.prepare(`SELECT alert_key AS key, state FROM alert_state ORDER BY alert_key`),
+    };
+    this.tx = db.transaction((input: RecordInput, now: number, onNotify: OnNotify | undefined) => this.write(input, now, onNotify));
+  }
+
+  /** The engine state saved by the last record(): pending timers and firing alerts survive a restart. */
+  loadStates(): Map<string, TrackedAlert> {
+    const out = new Map<string, TrackedAlert>();
+    const stored = new Map<string, string>();
+    for (const row of this.s.allStates.all() as { key: string; state: string }[]) {
+      stored.set(row.key, row.state);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(row.state);
+      } catch {
+        continue; // unreadable: the alert starts over as inactive
+      }
+      if (isTracked(parsed)) out.set(row.key, parsed);
+    }
+    this.stored = stored;
+    return out;
+  }
+
+  /**
+   * Stores one evaluation: alert_state follows `states` exactly, each transition updates
+   * its episode in `alerts` and gets an `alert_transitions` row, and `onNotify` runs for
+   * each due notification — all in one transaction. Returns the transitions with their
+   * episode ids, in the order given.
+   */
+  record(input: RecordInput, now: number, onNotify?: OnNotify): RecordedTransition[] {
+    if (this.stored === null) this.loadStates();
+    const before = new Map(this.stored!);
+    try {
+      return this.tx(input, now, onNotify);
+    } catch (e) {
+      this.stored = before; // the transaction rolled back: so does what we believe is stored
+      throw e;
+    }
+  }
+
+  /** Newest episodes first (for the API and tests). */
+  recent(limit = 50): AlertRow[] {
+    const rows = this.db.prepare(`SELECT * FROM alerts ORDER BY id DESC LIMIT ?`).all(limit) as RawAlertRow[];
+    return rows.map(toAlertRow);
+  }
+
+  /** Transitions of one episode, oldest first. */
+  transitionsOf(alertId: number): { at: number; state: string; summary: string }[] {
+    return this.db.prepare(`SELECT at, state, summary FROM alert_transitions WHERE alert_id = ? ORDER BY id`).all(alertId) as {
+      at: number;
+      state: string;
+      summary: string;
+    }[];
+  }
+
+  private write(input: RecordInput, now: number, onNotify: OnNotify | undefined): RecordedTransition[] {
+    const stored = this.stored!;
+    for (const [key, st] of input.states) {
+      const json = JSON.stringify(st);
+      if (stored.get(key) === json) continue;
+      this.s.upsertState.run(key, json);
+      stored.set(key, json);
+    }
+    for (const key of [...stored.keys()]) {
+      if (input.states.has(key)) continue;
+      this.s.deleteState.run(key);
+      stored.delete(key);
+    }
+
+    const rules = ruleLookup(input.rules);
+    const out: RecordedTransition[] = [];
+    for (const t of input.transitions) {
+      const alertId = this.episode(t, input.states.get(t.alertKey), now);
+      const rt: RecordedTransition = { ...t, alertId };
+      out.push(rt);
+      if (t.notify && onNotify) onNotify(rt, rules(t.rule));
+    }
+    return out;
+  }
+
+  /** Updates (or opens) the episode a transition belongs to and returns its id. */
+  private episode(t: Transition, st: TrackedAlert | undefined, now: number): number {
+    const open = this.s.openEpisode.get(t.alertKey) as { id: number } | undefined;
+    const facts = JSON.stringify(t.values);
+    const description = t.description ?? null;
+    const notifiedAt = t.notify ? t.at : null;
+    const isRepeat = t.notify === 'repeat';
+    if (isRepeat && open) {
+      this.s.repeat.run({ id: open.id, summary: t.summary, description, facts, at: t.at });
+      return open.id; // a re-notification is not a state change: no transition row
+    }
+    let id: number;
+    if (t.state === 'pending' || (t.state === 'firing' && !open)) {
+      const firing = t.state === 'firing';
+      id = Number(
+        this.s.insertAlert.run({
+          alertKey: t.alertKey,
+          rule: t.rule,
+          severity: t.severity,
+          labels: JSON.stringify(t.labels),
+          state: t.state,
+          summary: t.summary,
+          description,
+          facts,
+          startedAt: st?.activeSince ?? t.at,
+          firingAt: firing ? t.at : null,
+          lastNotifiedAt: notifiedAt,
+        }).lastInsertRowid,
+      );
+      if (isRepeat) return id; // a repeat whose episode row was pruned: re-opened, nothing transitioned
+    } else if (t.state === 'firing') {
+      id = open!.id;
+      this.s.toFiring.run({ id, severity: t.severity, summary: t.summary, description, facts, at: t.at, notifiedAt });
+    } else {
+      // resolved / inactive. Without an open episode (pruned by retention) the end is
+      // still recorded, on a row of its own, so the transition is never lost.
+      id = open
+        ? open.id
+        : Number(
+            this.s.insertAlert.run({
+              alertKey: t.alertKey,
+              rule: t.rule,
+              severity: t.severity,
+              labels: JSON.stringify(t.labels),
+              state: t.state,
+              summary: t.summary,
+              description,
+              facts,
+              startedAt: t.at,
+              firingAt: null,
+              lastNotifiedAt: notifiedAt,
+            }).lastInsertRowid,
+          );
+      this.s.close.run({ id, state: t.state, facts, at: t.at, notifiedAt });
+    }
+    this.s.insertTransition.run(id, t.at, t.state, t.summary);
+    void now;
+    return id;
+  }
+}
+
+function ruleLookup(rules: RecordInput['rules']): (name: string) => Rule | undefined {
+  if (!rules) return () => undefined;
+  const list = 'rules' in rules && !Array.isArray(rules) ? (rules as RuleSet).rules : (rules as readonly Rule[]);
+  const byName = new Map(list.map((r) => [r.name, r]));
+  return (name) => byName.get(name);
+}
+
+function isTracked(v: unknown): v is TrackedAlert {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return (
+    typeof o.rule === 'string' &&
+    typeof o.labels === 'object' &&
+    o.labels !== null &&
+    (o.state === 'pending' || o.state === 'firing' || o.state === 'inactive')
+  );
+}
+
+function toAlertRow(r: RawAlertRow): AlertRow {
+  return {
+    id: r.id,
+    alertKey: r.alert_key,
+    rule: r.rule,
+    severity: r.severity,
+    labels: JSON.parse(r.labels) as Record<string, string>,
+    state: r.state,
+    summary: r.summary,
+    description: r.description,
+    facts: r.facts === null ? null : (JSON.parse(r.facts) as Record<string, unknown>),
+    startedAt: r.started_at,
+    firingAt: r.firing_at,
+    resolvedAt: r.resolved_at,
+    lastNotifiedAt: r.last_notified_at,
+  };
+}

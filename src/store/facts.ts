@@ -1,0 +1,194 @@
+/**
+ * The rule engine's FactSource over the SQLite store. Every answer is one or a few
+ * indexed queries on prepared statements, so an evaluation cycle stays cheap even
+ * with a week of windows behind it.
+ *
+ * Windows: the engine asks for `from < ts <= to`; the store keeps minute buckets
+ * (and hour rollups), so a question covers every bucket that overlaps it (the first
+ * minute is taken whole). An alert may see an event up to a minute longer than its
+ * window, never a minute less.
+ */
+import type { Statement } from 'better-sqlite3';
+import type { FactSource, OperationTotals, SampleMetric } from '../rules/facts.js';
+import { MINUTE } from './batch.js';
+import type { DB } from './db.js';
+import { slices, WindowQueries, type Range } from './windows.js';
+
+/** The store's [from, to) range that covers the engine's (from, to]. */
+function range(q: { from: number; to: number }): Range {
+  return { from: q.from, to: q.to + 1 };
+}
+
+// Sums without GROUP BY: SQLite would sort into a temporary b-tree even for a constant group.
+const OPS = `coalesce(sum(ops), 0) AS total, coalesce(sum(ops_failed), 0) AS failed, coalesce(sum(dur_sum), 0) AS durationSum, coalesce(sum(dur_count), 0) AS durationCount`;
+const IN_SLICE = `res = ? AND start >= ? AND start < ?`;
+
+/** `errors.log` matches `/var/log/media/errors.log`; a full path matches itself. */
+const FILE_MATCH = `(file = @file OR (instr(@file, '/') = 0 AND substr(file, -length(@file) - 1) = '/' || @file))`;
+
+const zero = (): OperationTotals => ({ total: 0, failed: 0, durationSum: 0, durationCount: 0 });
+
+function add(a: OperationTotals, b: OperationTotals): void {
+  a.total += b.total;
+  a.failed += b.failed;
+  a.durationSum += b.durationSum;
+  a.durationCount += b.durationCount;
+}
+
+export class StoreFacts implements FactSource {
+  private readonly windows: WindowQueries;
+  private readonly cache = new Map<string, Statement>();
+  private stageCache: { key: string; totals: Map<string, OperationTotals> } | null = null;
+  private readonly s: Record<
+    | 'activeOpen'
+    | 'activeLate'
+    | 'stuckOpen'
+    | 'stuckLate'
+    | 'lastLogger'
+    | 'lastFile'
+    | 'lastAny'
+    | 'lastLoggerFile'
+    | 'parseErrors'
+    | 'parseErrorsFile'
+    | 'sample'
+    | 'changes',
+    Statement
+  >;
+
+  constructor(
+    private readonly db: DB,
+    windows = new WindowQueries(db),
+  ) {
+    this.windows = windows;
+    this.s = {
+      // Open sessions use the (finished, first_ts) index; a session that finished after
+      // `now` (only possible when lines past `now` were already stored) is found through
+      // the last_ts index, since last_ts >= finished_ts.
+      activeOpen: db.prepare(`SELECT count(*) AS n FROM sessions WHERE finished = 0 AND first_ts <= ?`),
+      activeLate: db.prepare(`SELECT count(*) AS n FROM sessions WHERE last_ts > @now AND finished <> 0 AND finished_ts > @now AND first_ts <= @now`),
+      stuckOpen: db.prepare(`SELECT count(*) AS n FROM sessions WHERE finished = 0 AND first_ts < ?`),
+      stuckLate: db.prepare(`SELECT count(*) AS n FROM sessions WHERE last_ts > @now AND finished <> 0 AND finished_ts > @now AND first_ts < @before`),
+      lastLogger: db.prepare(`SELECT event_ts AS ts FROM last_seen WHERE kind = 'logger' AND name = ?`),
+      lastFile: db.prepare(`SELECT max(last_event_ts) AS ts FROM file_stats WHERE ${FILE_MATCH}`),
+      lastAny: db.prepare(`SELECT max(last_event_ts) AS ts FROM file_stats`),
+      // Both a logger and a file: the store keeps no per-(logger, file) time; the older
+      // of the two is the last moment both were certainly seen.
+      lastLoggerFile: db.prepare(`SELECT min(
+        (SELECT event_ts FROM last_seen WHERE kind = 'logger' AND name = @logger),
+        (SELECT max(last_event_ts) FROM file_stats WHERE ${FILE_MATCH})) AS ts`),
+      parseErrors: db.prepare(`SELECT coalesce(sum(count), 0) AS n FROM parse_errors WHERE start >= ? AND start < ?`),
+      parseErrorsFile: db.prepare(`SELECT coalesce(sum(count), 0) AS n FROM parse_errors WHERE start >= @from AND start < @to AND ${FILE_MATCH}`),
+      sample: db.prepare(`SELECT ts, value FROM samples WHERE metric = ? AND key = ? AND ts <= ? ORDER BY ts DESC LIMIT 1`),
+      changes: db.prepare(`SELECT total_changes() AS n`),
+    };
+  }
+
+  operations(q: { from: number; to: number; stage?: string; logger?: string }): OperationTotals {
+    if (q.stage !== undefined) return { ...(this.byStage(q).get(q.stage) ?? zero()) };
+    const out = zero();
+    const logger = q.logger !== undefined ? ' AND logger = ?' : '';
+    for (const s of slices(range(q))) {
+      const args: unknown[] = [s.res, s.from, s.to];
+      if (q.logger !== undefined) args.push(q.logger);
+      add(out, this.stmt(`SELECT ${OPS} FROM windows WHERE ${IN_SLICE}${logger}`).get(...args) as OperationTotals);
+    }
+    return out;
+  }
+
+  durationQuantile(q: { from: number; to: number; stage?: string; q: number }): number | null {
+    return this.windows.quantile(range(q), q.q, { stage: q.stage });
+  }
+
+  errorCodeCount(q: { from: number; to: number; code?: string }): number {
+    if (q.code === '') return 0;
+    return q.code === undefined ? this.lines(q, ` AND error_code <> ''`, []) : this.lines(q, ' AND error_code = ?', [q.code]);
+  }
+
+  levelCount(q: { from: number; to: number; level: string; logger?: string }): number {
+    return q.logger === undefined ? this.lines(q, ' AND level = ?', [q.level]) : this.lines(q, ' AND level = ? AND logger = ?', [q.level, q.logger]);
+  }
+
+  parseErrors(q: { from: number; to: number; file?: string }): number {
+    // Rejected lines are counted in the minute they were read.
+    const from = q.from - (q.from % MINUTE);
+    const to = q.to + 1;
+    const row = (q.file === undefined ? this.s.parseErrors.get(from, to) : this.s.parseErrorsFile.get({ from, to, file: q.file })) as { n: number };
+    return row.n;
+  }
+
+  activeSessions(now: number): number {
+    return (this.s.activeOpen.get(now) as { n: number }).n + (this.s.activeLate.get({ now }) as { n: number }).n;
+  }
+
+  stuckSessions(q: { now: number; olderThanMs: number }): number {
+    const before = q.now - q.olderThanMs;
+    return (this.s.stuckOpen.get(before) as { n: number }).n + (this.s.stuckLate.get({ now: q.now, before }) as { n: number }).n;
+  }
+
+  lastEventAt(q: { now: number; logger?: string; file?: string }): number | null {
+    let row: { ts: number | null } | undefined;
+    if (q.logger !== undefined && q.file !== undefined) row = this.s.lastLoggerFile.get({ logger: q.logger, file: q.file }) as { ts: number | null };
+    else if (q.logger !== undefined) row = this.s.lastLogger.get(q.logger) as { ts: number | null } | undefined;
+    else if (q.file !== undefined) row = this.s.lastFile.get({ file: q.file }) as { ts: number | null };
+    else row = this.s.lastAny.get() as { ts: number | null };
+    const ts = row?.ts ?? null;
+    // The store keeps only the newest time; a line stamped in the future (clock skew)
+    // counts as seen now rather than as a negative silence.
+    return ts === null ? null : Math.min(ts, q.now);
+  }
+
+  latestSample(q: { metric: SampleMetric; mount?: string; now: number; maxAgeMs: number }): number | null {
+    const key = q.metric === 'disk' ? (q.mount ?? '/') : '';
+    const row = this.s.sample.get(q.metric, key, q.now) as { ts: number; value: number } | undefined;
+    return row && q.now - row.ts <= q.maxAgeMs ? row.value : null;
+  }
+
+  distinctStages(q: { from: number; to: number }): string[] {
+    const out: string[] = [];
+    for (const [stage, t] of this.byStage(q)) if (stage !== '' && t.total > 0) out.push(stage);
+    return out;
+  }
+
+  /**
+   * A rule grouped by stage lists the stages of a window, then asks for each of them
+   * over that same window: one grouped query answers all of it. The answer is reused
+   * while the window and the store are unchanged (total_changes() moves with every
+   * write on this connection, the one ingest writes through).
+   */
+  private byStage(q: { from: number; to: number; logger?: string }): Map<string, OperationTotals> {
+    const changes = (this.s.changes.get() as { n: number }).n;
+    const key = `${q.from}|${q.to}|${q.logger ?? ''}|${changes}`;
+    if (this.stageCache?.key === key) return this.stageCache.totals;
+    const totals = new Map<string, OperationTotals>();
+    const logger = q.logger !== undefined ? ' AND logger = ?' : '';
+    for (const s of slices(range(q))) {
+      const args: unknown[] = [s.res, s.from, s.to];
+      if (q.logger !== undefined) args.push(q.logger);
+      const rows = this.stmt(`SELECT stage, ${OPS} FROM windows WHERE ${IN_SLICE} AND ops > 0${logger} GROUP BY stage`).all(...args) as (OperationTotals & {
+        stage: string;
+      })[];
+      for (const r of rows) {
+        const t = totals.get(r.stage);
+        if (t) add(t, r);
+        else totals.set(r.stage, { total: r.total, failed: r.failed, durationSum: r.durationSum, durationCount: r.durationCount });
+      }
+    }
+    this.stageCache = { key, totals };
+    return totals;
+  }
+
+  /** Sum of `lines` over the window with an extra condition. */
+  private lines(q: { from: number; to: number }, where: string, args: unknown[]): number {
+    let n = 0;
+    for (const s of slices(range(q))) {
+      n += (this.stmt(`SELECT coalesce(sum(lines), 0) AS n FROM windows WHERE ${IN_SLICE}${where}`).get(s.res, s.from, s.to, ...args) as { n: number }).n;
+    }
+    return n;
+  }
+
+  private stmt(sql: string): Statement {
+    let st = this.cache.get(sql);
+    if (!st) this.cache.set(sql, (st = this.db.prepare(sql)));
+    return st;
+  }
+}
