@@ -1,7 +1,6 @@
-import { isUtf8 } from 'node:buffer';
 import type { Clock } from '../clock.js';
 import { isRejected } from '../parse/event.js';
-import { parseLine, sampleText } from '../parse/index.js';
+import { parseLine, redactText, sampleText } from '../parse/index.js';
 import type { BatchWriter } from '../store/batch.js';
 import type { Tailer, LineSink, ReadResult } from '../tail/index.js';
 import { logicalName } from '../tail/index.js';
@@ -76,12 +75,9 @@ export class Pipeline {
         const r = parseLine(text, this.fallbackTs);
         if (isRejected(r)) {
           this.batchRejected++;
-          agg.reject(r.rejected, r.detail, sampleText(buf.subarray(start, end)), this.chunkBase + start, this.fallbackTs);
+          agg.reject(r.rejected, r.detail, redactText(sampleText(buf.subarray(start, end))), this.chunkBase + start, this.fallbackTs);
           return;
         }
-        // U+FFFD in the text is either real or a replaced invalid byte; only the rare
-        // lines that carry one pay for the exact check.
-        if (text.indexOf('\uFFFD') !== -1 && !isUtf8(buf.subarray(start, end))) (r.repairs ??= []).push('invalid_utf8');
         if (this.batchNewest === null || r.ts > this.batchNewest) this.batchNewest = r.ts;
         this.batchLines++;
         agg.add(r, text);

@@ -167,3 +167,60 @@ describe('storableLine', () => {
     expect(() => JSON.parse(storableLine(deep + ' '.repeat(9000)))).not.toThrow();
   });
 });
+
+describe('Pipeline on hostile input (real files, the real tailer and store)', () => {
+  it('counts and samples every malformed line, redacts the samples, and keeps reading', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { buildIngest } = await import('../../src/ingest/build.js');
+    const { loadConfig } = await import('../../src/config/load.js');
+    const { ManualClock } = await import('../../src/clock.js');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-hostile-'));
+    try {
+      const file = path.join(dir, 'app.log');
+      const good = (i: number) => JSON.stringify({ timestamp: '2026-11-22T10:00:00Z', level: 'INFO', message: `ok ${i}`, event: 'stage_completed', stage: 'upload', success: true });
+      const lines = [
+        good(1),
+        'not json at all password=hunter2',
+        '{"truncated": ',
+        '[1,2,3]',
+        '{"message":"nul\u0000byte"}',
+        '{"__proto__":{"polluted":1},"message":"proto"}',
+        '{"duration_seconds":"abc","event":"stage_completed","stage":"upload","timestamp":"2026-11-22T10:00:00Z"}',
+        'x'.repeat(5000), // over the 2 KiB limit below
+        good(2),
+      ];
+      fs.writeFileSync(file, Buffer.concat([Buffer.from(lines.join('\n') + '\n'), Buffer.from([0xff, 0xfe, 0x7b, 0x7d, 0x0a]), Buffer.from('{"message":"caf'), Buffer.from([0xe9]), Buffer.from('"}\n')]));
+      const base = loadConfig({});
+      const config = { ...base, max_line_bytes: 2048, inputs: [{ ...base.inputs[0]!, path: file }] };
+      const db = openStore(':memory:');
+      const { tailer, pipeline } = buildIngest({ config, db, clock: new ManualClock(Date.UTC(2026, 10, 22, 10, 5)) });
+      tailer.scan();
+      while (pipeline.drainSome().more) {
+        /* drain */
+      }
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      const fsRow = db.prepare('SELECT lines, rejected, overlong FROM file_stats').get();
+      // accepted: good 1, proto, bad duration (repaired), good 2, invalid UTF-8 inside a string (repaired)
+      // rejected: plain text, truncated, an array, a raw NUL, the over-long line, invalid UTF-8 outside a string
+      expect(fsRow).toEqual({ lines: 5, rejected: 6, overlong: 1 });
+      // repaired: the proto line (no timestamp), the bad duration, the invalid UTF-8
+      expect((db.prepare('SELECT repaired FROM file_stats').get() as { repaired: number }).repaired).toBe(3);
+      const reasons = db.prepare('SELECT reason, sum(count) AS n FROM parse_errors GROUP BY reason ORDER BY reason').all();
+      expect(reasons).toEqual([
+        { reason: 'not_json', n: 4 },
+        { reason: 'not_object', n: 1 },
+        { reason: 'too_long', n: 1 },
+      ]);
+      const samples = db.prepare('SELECT sample FROM rejected_samples').all() as { sample: string }[];
+      expect(samples.length).toBe(6);
+      expect(samples.some((s) => s.sample.includes('hunter2'))).toBe(false);
+      expect(computeStats(db, { from: Date.UTC(2026, 10, 22, 9), to: Date.UTC(2026, 10, 22, 11) }).total_operations).toBe(3);
+      tailer.close();
+      db.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
