@@ -127,6 +127,19 @@ function fromRow(r: SilenceRow): Silence {
   };
 }
 
+/** A row edited by hand into nonsense is skipped: it must not stop alerts from being recorded, and it mutes nothing. */
+function readable(rows: SilenceRow[]): Silence[] {
+  const out: Silence[] = [];
+  for (const r of rows) {
+    try {
+      out.push(fromRow(r));
+    } catch {
+      /* skipped */
+    }
+  }
+  return out;
+}
+
 /** All SQL on the `silences` table. Reads are cheap enough to run at every enqueue, so a new silence counts at once. */
 export class SilenceStore {
   private readonly compiled = new Map<string, LabelPredicate>();
@@ -158,7 +171,7 @@ export class SilenceStore {
     const rows = opts.includeExpired
       ? (this.db.prepare('SELECT * FROM silences ORDER BY id DESC').all() as SilenceRow[])
       : (this.db.prepare('SELECT * FROM silences WHERE ends_at > ? ORDER BY id DESC').all(now) as SilenceRow[]);
-    return rows.map(fromRow);
+    return readable(rows);
   }
 
   /** Ends a silence now. `changed` is false when it had already ended; undefined when there is no such silence. */
@@ -172,7 +185,7 @@ export class SilenceStore {
 
   active(now: number): Silence[] {
     const rows = this.db.prepare('SELECT * FROM silences WHERE ends_at > ? AND starts_at <= ? ORDER BY id').all(now, now) as SilenceRow[];
-    return rows.map(fromRow);
+    return readable(rows);
   }
 
   /** The first active silence whose matchers all hold for these labels. */
@@ -193,7 +206,11 @@ export class SilenceStore {
     let p = this.compiled.get(key);
     if (!p) {
       if (this.compiled.size > 1000) this.compiled.clear();
-      p = compileMatchers(s.matchers);
+      try {
+        p = Array.isArray(s.matchers) && s.matchers.length > 0 ? compileMatchers(s.matchers) : () => false;
+      } catch {
+        p = () => false; // same as above: an unreadable silence mutes nothing
+      }
       this.compiled.set(key, p);
     }
     return p;

@@ -68,6 +68,18 @@ describe('SilenceStore', () => {
     db.close();
   });
 
+  it('a silence row broken by hand (bad JSON, bad regex, no matchers) mutes nothing and breaks nothing', () => {
+    const db = openStore(':memory:');
+    const insert = db.prepare('INSERT INTO silences (matchers, starts_at, ends_at, created_at) VALUES (?, ?, ?, ?)');
+    insert.run('not json', T0, T0 + H, T0);
+    insert.run(JSON.stringify([{ name: 'stage', op: '=~', value: '(' }]), T0, T0 + H, T0);
+    insert.run('[]', T0, T0 + H, T0);
+    insert.run(JSON.stringify([{ name: 'stage', op: '=', value: 'merging' }]), T0, T0 + H, T0);
+    const store = new SilenceStore(db);
+    expect(store.match({ rule: 'r', severity: 'error', stage: 'merging' }, T0)?.id).toBe(4);
+    expect(store.match({ rule: 'r', severity: 'error', stage: 'upload' }, T0)).toBeUndefined();
+  });
+
   it('refuses a silence without matchers (it would mute everything) or that ends before it starts', () => {
     const store = new SilenceStore(openStore(':memory:'));
     expect(() => store.add({ matchers: [], startsAt: T0, endsAt: T0 + H }, T0)).toThrow(/at least one matcher/);
