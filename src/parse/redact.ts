@@ -146,6 +146,9 @@ const SENSITIVE_KEY_VALUE = new RegExp(
  * `"<sensitive key>": value` → `"<key>": "[REDACTED]"`. Meant for bounded samples
  * (see sampleText); keys longer than ~130 characters are not recognized.
  */
+// Plain-text forms in lines that are not JSON: password=hunter2, token: abc, api_key=…
+const SENSITIVE_PLAIN = new RegExp('\\b([A-Za-z0-9_.-]{0,32}(?:' + SENSITIVE_KEY_PARTS.join('|') + ')[A-Za-z0-9_.-]{0,32})(\\s*[=:]\\s*)(?!\\[REDACTED\\]|(?:bearer|basic)\\s+\\[REDACTED\\])[^\\s,;&"\']+', 'gi');
+
 export function redactText(s: string): string {
-  return redactAuthSchemes(s.replace(SENSITIVE_KEY_VALUE, '"$1"$2"[REDACTED]"'));
+  return redactAuthSchemes(s.replace(SENSITIVE_KEY_VALUE, '"$1"$2"[REDACTED]"')).replace(SENSITIVE_PLAIN, '$1$2[REDACTED]');
 }

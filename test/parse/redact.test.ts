@@ -120,3 +120,13 @@ describe('redactText', () => {
     expect(redactText('not json: Authorization: Bearer abc.def')).toBe('not json: Authorization: Bearer [REDACTED]');
   });
 });
+
+describe('redactText on lines that are not JSON', () => {
+  it('redacts key=value and key: value forms, keeping the key', async () => {
+    const { redactText } = await import('../../src/parse/redact.js');
+    expect(redactText('login failed password=hunter2 user=bob')).toBe('login failed password=[REDACTED] user=bob');
+    expect(redactText('db_password: s3cr3t; next')).toBe('db_password: [REDACTED]; next');
+    expect(redactText('API_KEY=abc123&x=1')).toBe('API_KEY=[REDACTED]&x=1');
+    expect(redactText('session_id=abc stage=upload')).toBe('session_id=abc stage=upload');
+  });
+});
