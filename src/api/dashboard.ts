@@ -89,9 +89,9 @@ const SCRIPT = `
   /** A line (and area) chart of points [{t (ms), v}] into an <svg>. */
   function chart(svg, points, opts) {
     while (svg.firstChild) svg.removeChild(svg.firstChild);
-    var W = 600, H = 180, L = 48, R = 8, T = 10, B = 22;
+    // The viewBox follows the drawn size, so text is not stretched.
+    var W = Math.max(300, svg.clientWidth || 600), H = 180, L = 48, R = 8, T = 10, B = 22;
     svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
-    svg.setAttribute('preserveAspectRatio', 'none');
     if (points.length === 0) {
       var t = svgEl('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', fill: 'currentColor' });
       t.textContent = 'no data';

@@ -228,7 +228,15 @@ export class HealthService {
     const details: Record<string, unknown> = { url: redactUrl(s.url) };
     const started = performance.now();
     try {
-      const res = await fetch(s.url, { method: 'HEAD', redirect: 'manual', signal: AbortSignal.timeout(s.timeoutMs ?? 5000) });
+      // fetch refuses credentials inside a URL: send them as Basic auth instead.
+      const url = new URL(s.url);
+      const headers: Record<string, string> = {};
+      if (url.username || url.password) {
+        headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+        url.username = '';
+        url.password = '';
+      }
+      const res = await fetch(url, { method: 'HEAD', headers, redirect: 'manual', signal: AbortSignal.timeout(s.timeoutMs ?? 5000) });
       await res.body?.cancel();
       details.status_code = res.status;
       details.response_ms = Math.round(performance.now() - started);
@@ -404,7 +412,7 @@ export class HealthService {
     };
     if (lag !== null) f.add(level(lag, t.ingestLagMs), `ingest is ${fmtAge(lag)} behind`);
     f.add(level(parseErrors, t.parseErrorsPerHour), `${parseErrors} unparseable line(s) in the last hour`);
-    if (reload !== null && !reload.ok) f.add('warning', `the last rule reload failed (${reload.error ?? 'no detail'}); the previous rules keep running`);
+    if (reload !== null && !reload.ok) f.add('warning', `the last rule reload failed (${reload.error ?? 'no detail'}), so the previous rules keep running`);
     f.add(level(pending, t.outboxPending), `${pending} notification(s) waiting in the outbox`);
     if (failedRecently > 0) f.add('warning', `${failedRecently} notification(s) failed permanently in the last 24 h`);
     f.add(level(db.bytes, t.databaseBytes), `the store is ${fmtBytes(db.bytes)}`);

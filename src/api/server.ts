@@ -105,6 +105,9 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       .send(DASHBOARD_HTML),
   );
 
+  // Browsers ask for it on every page load; a 401 there would only add noise to their console.
+  app.get('/favicon.ico', { config: { public: true }, schema: { querystring: { type: 'object' } } }, async (_req, reply) => reply.code(204).send());
+
   app.get('/metrics', { schema: { querystring: noQuery } }, async (_req, reply) => {
     const text = await metrics.scrape();
     return reply.type(metrics.contentType).send(text);

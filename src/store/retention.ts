@@ -81,7 +81,7 @@ export function applyRetention(db: DB, cfg: RetentionConfig, now: number): Reten
     samples: pruneSamples(db, now - cfg.samples_ms),
     sessions: chunked(
       db,
-      `DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions
+      `DELETE FROM sessions WHERE session_id IN (SELECT session_id FROM sessions
          WHERE (finished <> 0 AND coalesce(finished_ts, last_ts) < @cutoff) OR (finished = 0 AND last_ts < @cutoff) LIMIT ${CHUNK_ROWS})`,
       { cutoff: windowsCutoff },
     ),

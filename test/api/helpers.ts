@@ -22,7 +22,7 @@ export interface Fixture {
   db: DB;
   clock: ManualClock;
   config: Config;
-  runtime: RuntimeView & { files_: TailedFile[]; reload: RuleReload | null; lag: number | null };
+  runtime: Omit<RuntimeView, 'startedAt'> & { startedAt: number; files_: TailedFile[]; reload: RuleReload | null; lag: number | null };
   checks: HealthInputs;
   deps: ApiDeps;
   cleanup(): void;
