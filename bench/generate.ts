@@ -47,10 +47,10 @@ export function generate(file: string, lines: number, opts: { seed?: number; sta
     const corr = hex(r, 16);
     let o: Record<string, unknown>;
     if (s.stage >= STAGES.length) {
-      o = { timestamp: new Date(ts).toISOString(), level: 'INFO', logger: 'media_processing', message: `Session ${s.id} completed`, event: 'session_completed', session_id: s.id, user_id: s.user, correlation_id: corr, video_count: 1 + ((r() * 4) | 0) };
+      o = { timestamp: new Date(ts).toISOString(), level: 'INFO', logger: 'media_processing', message: 'Session completed', event: 'session_completed', session_id: s.id, user_id: s.user, correlation_id: corr, video_count: 1 + ((r() * 4) | 0) };
       active.splice(k, 1);
     } else if (!s.started) {
-      o = { timestamp: new Date(ts).toISOString(), level: 'INFO', logger: 'media_processing', message: `Stage ${stage} started for session ${s.id}`, event: 'stage_started', session_id: s.id, user_id: s.user, correlation_id: corr, stage, file_size_bytes: (r() * 5e8) | 0 };
+      o = { timestamp: new Date(ts).toISOString(), level: 'INFO', logger: 'media_processing', message: `Stage ${stage} started`, event: 'stage_started', session_id: s.id, user_id: s.user, correlation_id: corr, stage, file_size_bytes: (r() * 5e8) | 0 };
       s.started = true;
     } else {
       const failed = r() < 0.04;

@@ -20,12 +20,19 @@ const here = fileURLToPath(import.meta.url);
 
 interface Result {
   seconds: number;
+  cpuSeconds: number;
   lines: number;
   maxRssMiB: number;
   check?: unknown;
 }
 
+function cpuSince(c0: NodeJS.CpuUsage): number {
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1e6;
+}
+
 function floor(file: string): Result {
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const fd = fs.openSync(file, 'r');
   const buf = Buffer.allocUnsafe(1 << 20);
@@ -48,15 +55,16 @@ function floor(file: string): Result {
   }
   fs.closeSync(fd);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { seconds, lines, maxRssMiB: process.resourceUsage().maxRSS / 1024, check: Object.fromEntries(counts) };
+  return { seconds, cpuSeconds: cpuSince(c0), lines, maxRssMiB: process.resourceUsage().maxRSS / 1024, check: Object.fromEntries(counts) };
 }
 
 async function vigil(file: string, stateDir: string): Promise<Result> {
   const { ingestFilesOnce } = await import('../src/ingest/once.js');
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const r = ingestFilesOnce({ inputs: [file], stateDir });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { seconds, lines: r.lines, maxRssMiB: process.resourceUsage().maxRSS / 1024, check: r.stats };
+  return { seconds, cpuSeconds: cpuSince(c0), lines: r.lines, maxRssMiB: process.resourceUsage().maxRSS / 1024, check: r.stats };
 }
 
 function runChild(kind: string, file: string): Result {
@@ -97,9 +105,11 @@ async function main(): Promise<void> {
     throw new Error(`vigil's counts differ from the truth: lines ${v.lines}/${truth.lines}, ops ${stats.total_operations}/${truth.operations}, failed ${stats.failed_operations}/${truth.failed}`);
   }
   const row = (name: string, r: Result) =>
-    `${name.padEnd(6)} ${(r.lines / r.seconds).toFixed(0).padStart(9)} lines/s  ${(bytes / 2 ** 20 / r.seconds).toFixed(1).padStart(7)} MiB/s  ${r.seconds.toFixed(2).padStart(6)} s  peak RSS ${r.maxRssMiB.toFixed(0)} MiB`;
+    `${name.padEnd(6)} ${(r.lines / r.seconds).toFixed(0).padStart(9)} lines/s  ${(bytes / 2 ** 20 / r.seconds).toFixed(1).padStart(7)} MiB/s  ${r.seconds.toFixed(2).padStart(6)} s (cpu ${r.cpuSeconds.toFixed(2)} s)  peak RSS ${r.maxRssMiB.toFixed(0)} MiB`;
   process.stdout.write(row('floor', f) + '\n');
   process.stdout.write(row('vigil', v) + '\n');
+  const load = os.loadavg()[0]!;
+  if (load > os.cpus().length * 0.75) process.stdout.write(`note: load average ${load.toFixed(1)} on ${os.cpus().length} cores: wall-clock figures are disturbed; the CPU-time ratio is ${(f.cpuSeconds / v.cpuSeconds).toFixed(2)}\n`);
   process.stdout.write(`vigil/floor = ${(f.seconds / v.seconds).toFixed(2)}   (target ≥ 0.70)   vigil peak RSS ${v.maxRssMiB.toFixed(0)} MiB (target ≤ 150)\n`);
   process.stdout.write(`counts verified: ${truth.lines} lines, ${truth.operations} operations, ${truth.failed} failed\n`);
 }

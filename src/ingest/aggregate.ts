@@ -40,6 +40,7 @@ export function storableLine(text: string): string {
  */
 export class Aggregator {
   private batch: Batch = emptyBatch();
+  private index = new Map<number, Map<string, Map<string, Map<string, Map<string, WindowCell>>>>>();
   private file: FileDelta | null = null;
   // The latest lines, as parallel arrays: no object per line survives into the old
   // generation, which keeps garbage collection cheap during a catch-up.
@@ -81,12 +82,7 @@ export class Aggregator {
     f.format = e.format;
     if (f.lastEventTs === null || e.ts > f.lastEventTs) f.lastEventTs = e.ts;
 
-    const start = e.ts - (e.ts % MINUTE);
-    const stage = e.stage ?? '';
-    const code = e.errorCode ?? '';
-    const key = start + SEP + e.logger + SEP + e.level + SEP + stage + SEP + code;
-    let cell = this.batch.cells.get(key);
-    if (cell === undefined) cell = this.newCell(key, start, e.logger, e.level, stage, code);
+    const cell = this.findCell(e.ts - (e.ts % MINUTE), e.logger, e.level, e.stage ?? '', e.errorCode ?? '');
     cell.lines++;
     if (isOperation(e)) {
       cell.ops++;
@@ -161,6 +157,7 @@ export class Aggregator {
     const b = this.batch;
     if (flushRecent && this.ringSize > 0) b.recent = this.drainRing();
     this.batch = emptyBatch();
+    this.index = new Map();
     this.file = null;
     return b;
   }
@@ -183,6 +180,28 @@ export class Aggregator {
     }
     this.ringSize = 0;
     return out;
+  }
+
+  /**
+   * The cell for a line, through nested maps keyed by the values themselves: no key
+   * string is built per line (concatenating and hashing one cost more than the rest of
+   * the aggregation), and strings from JSON.parse carry their hash already.
+   */
+  private findCell(start: number, logger: string, level: string, stage: string, code: string): WindowCell {
+    let byLogger = this.index.get(start);
+    if (byLogger === undefined) this.index.set(start, (byLogger = new Map()));
+    let byLevel = byLogger.get(logger);
+    if (byLevel === undefined) byLogger.set(logger, (byLevel = new Map()));
+    let byStage = byLevel.get(level);
+    if (byStage === undefined) byLevel.set(level, (byStage = new Map()));
+    let byCode = byStage.get(stage);
+    if (byCode === undefined) byStage.set(stage, (byCode = new Map()));
+    let cell = byCode.get(code);
+    if (cell === undefined) {
+      cell = this.newCell(start + SEP + logger + SEP + level + SEP + stage + SEP + code, start, logger, level, stage, code);
+      byCode.set(code, cell);
+    }
+    return cell;
   }
 
   private newCell(key: string, start: number, logger: string, level: string, stage: string, code: string): WindowCell {

@@ -20,7 +20,7 @@ const KEEP_MINUTES = 360;
 
 export class CardinalityGuard {
   private readonly minutes = new Map<number, Record<Dimension, Set<string>>>();
-  /** How many values were folded into OTHER since start (for metrics). */
+  /** How many new values were folded into OTHER since start (for metrics). */
   overflowed = 0;
 
   constructor(
