@@ -1,13 +1,32 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from './api/server.js';
+import type { RuntimeView } from './api/types.js';
 import type { Clock } from './clock.js';
+import { CheckCache } from './collect/checks.js';
+import { startSampler } from './collect/system.js';
 import type { Config } from './config/load.js';
+import { formatLocated, ValidationError } from './errors.js';
 import { buildIngest } from './ingest/build.js';
 import type { CommitInfo, Pipeline } from './ingest/pipeline.js';
 import type { Logger } from './log.js';
+import { buildChannels } from './notify/channels.js';
+import { Dispatcher } from './notify/dispatcher.js';
+import { Outbox } from './notify/outbox.js';
+import { Router, assertRuleChannels } from './notify/router.js';
+import type { Channel } from './notify/types.js';
+import type { RuleSet } from './rules/engine.js';
+import { RuleReloader } from './rules/reload.js';
+import { RuleRunner } from './rules/runner.js';
+import { AlertStore } from './store/alerts.js';
 import { openStore, DB_FILE, type DB } from './store/db.js';
+import { StoreFacts } from './store/facts.js';
 import { acquireLock } from './store/lock.js';
+import { applyRetention } from './store/retention.js';
+import { insertSystemSample } from './store/samples.js';
 import { startWatcher, type Tailer, type WatchHandle } from './tail/index.js';
 
 export interface AgentOptions {
@@ -19,22 +38,48 @@ export interface AgentOptions {
   onCommit?: (c: CommitInfo) => void;
 }
 
+/** The rules shipped with vigil, used when the configured rules directory does not exist. */
+export const SHIPPED_RULES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../rules');
+
+/** After a commit, rules are evaluated again at most this often (the <1 s alert path). */
+const EVAL_AFTER_COMMIT_MIN_GAP_MS = 200;
+const RETENTION_INTERVAL_MS = 3_600_000;
+
 /**
- * The running agent: stages start left to right (store → tail → ingest) and stop in
- * reverse. Reading is driven by file-change events plus a periodic reconcile scan.
+ * The running agent. Stages start left to right — store → tail/ingest → collect →
+ * rules → notify → api — and stop in reverse. Reading is driven by file-change events
+ * plus a periodic reconcile scan; rules run on their interval and right after a
+ * commit brings new lines, so an alert does not wait for the next tick.
  */
 export class Agent {
   db!: DB;
   tailer!: Tailer;
   pipeline!: Pipeline;
+  runner!: RuleRunner;
+  dispatcher!: Dispatcher;
+  api: FastifyInstance | null = null;
+  apiAddress: string | null = null;
+  rulesDir!: string;
+  private reloader!: RuleReloader;
+  private outbox!: Outbox;
+  private channels = new Map<string, Channel>();
+  private checks!: CheckCache;
+  private stopSampler: (() => Promise<void>) | null = null;
   private watcher: WatchHandle | null = null;
   private releaseLock: (() => void) | null = null;
+  private retentionTimer: NodeJS.Timeout | null = null;
+  private evalTimer: NodeJS.Timeout | null = null;
+  private lastEvalKick = 0;
   private scheduled = false;
   private needScan = true;
   private stopped = false;
   private failures = 0;
+  private lastCommitAt: number | null = null;
+  private readonly startedAt: number;
 
-  constructor(private readonly o: AgentOptions) {}
+  constructor(private readonly o: AgentOptions) {
+    this.startedAt = o.clock.now();
+  }
 
   get stateDir(): string {
     return this.o.config.state_dir;
@@ -42,36 +87,163 @@ export class Agent {
 
   async start(): Promise<void> {
     const { config, log, clock } = this.o;
+    // 1. store
     fs.mkdirSync(config.state_dir, { recursive: true });
     this.releaseLock = acquireLock(config.state_dir);
     this.db = openStore(config.state_dir);
+
+    // 2. notify configuration first: rules are checked against the channel names.
+    this.channels = buildChannels(config.channels, { clock });
+    const router = Router.fromConfig({ routes: config.routes, source: config.source }, [...this.channels.keys()]);
+
+    // 3. rules (refuse to start on a bad rule file: the operator is at the keyboard now)
+    this.rulesDir = fs.existsSync(config.rules) ? config.rules : SHIPPED_RULES;
+    if (this.rulesDir !== config.rules) log.warn({ configured: config.rules, using: this.rulesDir }, `rules directory ${config.rules} does not exist; using the shipped rules`);
+    this.reloader = new RuleReloader({
+      dir: this.rulesDir,
+      lint: { channels: [...this.channels.keys()] },
+      clock,
+      log,
+      onReload: (set) => this.onRulesReloaded(set),
+    });
+    const first = this.reloader.load();
+    if (first.problems.length > 0) throw new ValidationError('VIGIL_RULE_INVALID', first.problems);
+    assertRuleChannels(router, first.set.rules);
+
+    // 4. tail + ingest
     const parts = buildIngest({
       config,
       db: this.db,
       clock,
       log: (level, msg, data) => log[level](data ?? {}, msg),
-      ...(this.o.onCommit ? { onCommit: this.o.onCommit } : {}),
+      onCommit: (c) => this.afterCommit(c),
     });
     this.tailer = parts.tailer;
     this.pipeline = parts.pipeline;
-    this.tailer.scan();
+
+    // 5. collect
+    this.checks = new CheckCache({ tz: 'utc', onError: (e) => log.warn({ code: e.code }, e.message) });
+    await this.checks.warm(backupQueries(first.set), clock.now(), 5000).catch(() => {});
+    this.stopSampler = startSampler({
+      intervalMs: config.system.sample_interval_ms,
+      disks: config.system.disks,
+      clock,
+      onSample: (s, at) => insertSystemSample(this.db, s, at),
+      onError: (e) => log.warn({ code: e.code }, e.message),
+    });
+
+    // 6. notify: the outbox is written in the same transaction as the transition.
+    this.dispatcher = new Dispatcher({ db: this.db, channels: this.channels, clock, log: (level, msg, data) => log[level](data ?? {}, msg) });
+    this.outbox = new Outbox(this.db, { router, channels: this.channels, onEnqueue: () => this.dispatcher.kick() });
+    this.runner = new RuleRunner({
+      db: this.db,
+      rules: first.set,
+      sources: { facts: new StoreFacts(this.db), checks: this.checks },
+      clock,
+      alertStore: new AlertStore(this.db),
+      onNotify: (t, rule) => void this.outbox.enqueue(t, rule, clock.now()),
+      log,
+    });
+    this.dispatcher.start();
+    this.runner.start(config.evaluation_interval_ms);
+    await this.reloader.start();
+
+    // 7. api
+    if (config.api.enabled) await this.startApi();
+
+    this.scheduleRetention();
     this.watcher = startWatcher(
       config.inputs.map((i) => i.path),
       () => {
         this.needScan = true;
         this.kick();
       },
-      {
-        mode: config.watch.mode,
-        pollIntervalMs: config.watch.reconcile_interval_ms,
-        log: (level, msg, data) => log[level]({ ...data }, msg),
-      },
+      { mode: config.watch.mode, pollIntervalMs: config.watch.reconcile_interval_ms, log: (level, msg, data) => log[level]({ ...data }, msg) },
     );
+    this.tailer.scan();
+    const state = path.join(config.state_dir, DB_FILE);
+    const inputs = config.inputs.map((i) => i.path).join(', ');
+    const files = this.tailer.files().map((f) => f.path);
     log.info(
-      { inputs: config.inputs.map((i) => i.path), state: path.join(config.state_dir, DB_FILE), files: this.tailer.files().map((f) => f.path) },
-      `vigil watching ${config.inputs.map((i) => i.path).join(', ')}; state in ${path.join(config.state_dir, DB_FILE)}`,
+      { inputs: config.inputs.map((i) => i.path), files, state, rules: this.rulesDir, rule_count: first.set.rules.length, channels: [...this.channels.keys()], api: this.apiAddress },
+      `vigil watching ${inputs} (${files.length === 0 ? 'no file there yet' : `${files.length} file(s)`}); state in ${state}; ` +
+        `${first.set.rules.length} rules from ${this.rulesDir}; channels: ${this.channels.size === 0 ? 'none configured' : [...this.channels.keys()].join(', ')}` +
+        (this.apiAddress ? `; API on http://${this.apiAddress}` : ''),
     );
     this.kick();
+  }
+
+  private async startApi(): Promise<void> {
+    const { config, clock, log } = this.o;
+    const runtime: RuntimeView = {
+      startedAt: this.startedAt,
+      files: () => this.tailer.files().map((f) => ({ path: f.path, size: f.size, offset: f.offset, lagBytes: f.lagBytes, lastReadAt: f.lastReadAt })),
+      lastRuleReload: () => {
+        const r = this.reloader.lastReload();
+        if (r.at === null) return null;
+        return { at: r.at, ok: r.ok, ...(r.ok ? {} : { error: r.problems.map(formatLocated).join('\n') }) };
+      },
+      ingestLagMs: () => {
+        if (this.lastCommitAt === null) return null;
+        const behind = this.tailer.files().some((f) => f.lagBytes > 0);
+        return behind ? clock.now() - this.lastCommitAt : 0;
+      },
+    };
+    this.api = buildApi({
+      db: this.db,
+      clock,
+      config,
+      runtime,
+      checks: {
+        ffmpeg: () => {
+          const r = this.checks.ffmpeg(clock.now());
+          return r === null ? null : { available: r.available, message: r.message, encodeOk: r.encodeOk };
+        },
+      },
+      log,
+    });
+    const [host, portText] = splitHostPort(config.api.listen);
+    this.apiAddress = await this.api.listen({ host, port: Number(portText) }).then(() => {
+      const a = this.api!.server.address();
+      return typeof a === 'object' && a ? `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : config.api.listen;
+    });
+  }
+
+  private onRulesReloaded(set: RuleSet): void {
+    this.runner.setRules(set);
+    void this.checks.warm(backupQueries(set), this.o.clock.now(), 5000).catch(() => {});
+  }
+
+  private afterCommit(c: CommitInfo): void {
+    this.lastCommitAt = this.o.clock.now();
+    this.o.onCommit?.(c);
+    if (c.lines > 0 && this.runner) this.evaluateSoon();
+  }
+
+  /** Evaluate the rules right after fresh lines are committed, coalescing bursts. */
+  private evaluateSoon(): void {
+    if (this.evalTimer || this.stopped) return;
+    const wait = Math.max(0, this.lastEvalKick + EVAL_AFTER_COMMIT_MIN_GAP_MS - this.o.clock.now());
+    this.evalTimer = setTimeout(() => {
+      this.evalTimer = null;
+      if (this.stopped) return;
+      this.lastEvalKick = this.o.clock.now();
+      this.runner.evaluateAt(this.o.clock.now()).catch((e) => this.o.log.error({ err: (e as Error).message }, 'rule evaluation failed'));
+    }, wait);
+  }
+
+  private scheduleRetention(): void {
+    const run = () => {
+      try {
+        const r = applyRetention(this.db, this.o.config.retention, this.o.clock.now());
+        this.o.log.info({ deleted: r }, 'retention applied');
+      } catch (e) {
+        this.o.log.error({ err: (e as Error).message }, 'retention failed');
+      }
+    };
+    this.retentionTimer = setInterval(run, RETENTION_INTERVAL_MS);
+    this.retentionTimer.unref();
+    setImmediate(run);
   }
 
   /** Something may have changed: drain soon (coalesces bursts of events). */
@@ -102,7 +274,7 @@ export class Agent {
     }
   }
 
-  /** Drains everything pending synchronously (replay, tests and shutdown). */
+  /** Drains everything pending synchronously (tests and shutdown). */
   drainAll(): void {
     this.tailer.scan();
     while (this.pipeline.drainSome(64).more) {
@@ -110,10 +282,38 @@ export class Agent {
     }
   }
 
+  /** SIGHUP: channels, routes and tokens from a new config; rules from their directory. */
+  reload(config: Config): void {
+    const { log } = this.o;
+    const channels = buildChannels(config.channels, { clock: this.o.clock });
+    const router = Router.fromConfig({ routes: config.routes, source: config.source }, [...channels.keys()]);
+    assertRuleChannels(router, this.runner.ruleSet.rules);
+    const old = this.channels;
+    this.channels = channels;
+    this.outbox.reconfigure(router, channels);
+    this.dispatcher.reconfigure(channels);
+    for (const [name, ch] of old) if (channels.get(name) !== ch) void ch.close?.();
+    this.api?.vigil.reloadTokens(config.api.tokens_file, config.api.tokens);
+    this.reloader.reload();
+    const needRestart = (['inputs', 'state_dir', 'api', 'max_line_bytes', 'rules'] as const).filter(
+      (k) => JSON.stringify(config[k]) !== JSON.stringify(this.o.config[k]) && !(k === 'api' && sameApiListen(config, this.o.config)),
+    );
+    if (needRestart.length > 0) log.warn({ keys: needRestart }, `these settings change only at restart: ${needRestart.join(', ')}`);
+    log.info({ channels: [...channels.keys()] }, 'configuration reloaded');
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.evalTimer) clearTimeout(this.evalTimer);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    await this.api?.close();
     await this.watcher?.close();
+    await this.reloader?.close();
+    await this.runner?.stop();
+    await this.dispatcher?.stop();
+    for (const ch of this.channels.values()) await ch.close?.();
+    await this.stopSampler?.();
     try {
       // The last batch: whatever was written before SIGTERM is committed.
       this.tailer.scan();
@@ -126,6 +326,27 @@ export class Agent {
     this.releaseLock?.();
     this.o.log.info({}, 'vigil stopped');
   }
+}
+
+function backupQueries(set: RuleSet) {
+  const out: { pathPattern: string; minSizeBytes: number; verify: 'gzip' | 'tar' | 'none' }[] = [];
+  for (const r of set.rules)
+    for (const u of r.uses) {
+      if (u.fact !== 'backup_present' && u.fact !== 'backup_age_seconds') continue;
+      const p = u.params as Record<string, unknown>;
+      out.push({ pathPattern: String(p.path), minSizeBytes: Number(p.min_size ?? 1), verify: (p.verify as 'gzip' | 'tar' | 'none') ?? 'none' });
+    }
+  return out;
+}
+
+function splitHostPort(listen: string): [string, string] {
+  const i = listen.lastIndexOf(':');
+  const host = listen.slice(0, i).replace(/^\[|\]$/g, '');
+  return [host, listen.slice(i + 1)];
+}
+
+function sameApiListen(a: Config, b: Config): boolean {
+  return a.api.listen === b.api.listen && a.api.enabled === b.api.enabled;
 }
 
 /** Where state goes when the configured state_dir cannot be written (a newcomer without root). */

@@ -32,8 +32,9 @@ export function registerRun(program: Command): void {
       process.on('SIGINT', () => void stop('SIGINT'));
       process.on('SIGHUP', () => {
         try {
-          loadConfig({ file });
-          log.info({ config: file ?? '(defaults)' }, 'SIGHUP: configuration is valid (inputs and rules reload as they change)');
+          let next = loadConfig({ file });
+          if (!file) next = { ...next, state_dir: config.state_dir };
+          agent.reload(next);
         } catch (e) {
           const msg = e instanceof ValidationError ? e.problems.map(formatLocated).join('\n') : (e as Error).message;
           log.error({ code: (e as { code?: string }).code }, `SIGHUP: new configuration refused, the running one stays:\n${msg}`);
