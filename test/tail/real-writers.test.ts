@@ -25,7 +25,9 @@ const WRITER = `
 import logging, logging.handlers, sys, time
 path, n, kind, pause = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
 if kind == 'rotating':
-    h = logging.handlers.RotatingFileHandler(path, maxBytes=20000, backupCount=5)
+    # Enough backups that the writer never deletes a file before a loaded CI machine's
+    # poll loop reaches it: deleting unread rotations is a loss no tailer can prevent.
+    h = logging.handlers.RotatingFileHandler(path, maxBytes=20000, backupCount=100)
 else:
     h = logging.handlers.WatchedFileHandler(path)
 h.setFormatter(logging.Formatter('%(message)s'))
