@@ -30,18 +30,19 @@ class Cursor {
   private queue: MergedLine[] = [];
   private done = false;
 
-  constructor(
-    readonly source: LineSource,
-    readonly index: number,
-    private readonly fallbackTs: () => number,
-  ) {}
+  constructor(readonly source: LineSource) {}
 
-  /** Moves to the next line; false at the end. */
+  /** Moves to the next line; false at the end. A head whose time is still unknown has ts NaN. */
   advance(): boolean {
+    if (this.head && !Number.isNaN(this.head.ts)) this.lastTs = this.head.ts;
     if (this.queue.length === 0) this.fillQueue();
     this.head = this.queue.shift() ?? null;
-    if (this.head) this.lastTs = this.head.ts;
     return this.head !== null;
+  }
+
+  /** Places a head that had no time of its own (and no earlier line to borrow one from). */
+  place(ts: number): void {
+    setTs(this.head!, ts);
   }
 
   private fillQueue(): void {
@@ -62,9 +63,9 @@ class Cursor {
       untimed.push(m);
       if (untimed.length >= MAX_UNTIMED_LEAD) break;
     }
-    // No timed line follows: use whatever time the replay has reached.
-    const ts = this.lastTs ?? this.fallbackTs();
-    for (const u of untimed) setTs(u, ts);
+    // No timed line follows: the previous line's time, or (none either) left to the
+    // merge, which places them at the time the replay has reached.
+    if (this.lastTs !== null) for (const u of untimed) setTs(u, this.lastTs);
     this.queue.push(...untimed);
   }
 
@@ -92,23 +93,27 @@ function setTs(m: MergedLine, ts: number): void {
 
 /**
  * Yields every line of every source in time order; equal times keep the sources'
- * order (then each source's own order), so the result is deterministic.
+ * order (then each source's own order), so the result is deterministic. Lines of a
+ * source that has no timed line at all go at the replay's current time (before
+ * anything is emitted: the earliest time any source starts at; with no time
+ * anywhere, `defaultTs`).
  */
 export function* mergeByTime(sources: readonly LineSource[], defaultTs = 0): Generator<MergedLine> {
   let current: number | null = null;
-  const fallback = () => current ?? defaultTs;
-  const cursors = sources.map((s, i) => new Cursor(s, i, fallback));
+  const cursors = sources.map((s) => new Cursor(s));
   let live = cursors.filter((c) => c.advance());
   while (live.length > 0) {
-    let best = live[0]!;
-    for (let i = 1; i < live.length; i++) {
-      const c = live[i]!;
-      if (c.head!.ts < best.head!.ts) best = c;
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const c of live) if (c.head!.ts < earliest) earliest = c.head!.ts;
+    let best: Cursor | null = null;
+    for (const c of live) {
+      if (Number.isNaN(c.head!.ts)) c.place(current ?? (earliest === Number.POSITIVE_INFINITY ? defaultTs : earliest));
+      if (best === null || c.head!.ts < best.head!.ts) best = c;
     }
-    const line = best.head!;
+    const line = best!.head!;
     if (current === null || line.ts > current) current = line.ts;
     yield line;
-    if (!best.advance()) live = live.filter((c) => c !== best);
+    if (!best!.advance()) live = live.filter((c) => c !== best);
   }
   for (const s of sources) s.close();
 }

