@@ -141,7 +141,15 @@ export class Agent {
       sources: { facts: new StoreFacts(this.db), checks: this.checks },
       clock,
       alertStore: new AlertStore(this.db),
-      onNotify: (t, rule) => void this.outbox.enqueue(t, rule, clock.now()),
+      onNotify: (t, rule) => {
+        // Every announced transition also goes to the agent's own log (journald), so an
+        // alert is visible even with no channel configured.
+        log[t.state === 'resolved' ? 'info' : 'warn'](
+          { alert: t.alertKey, rule: t.rule, state: t.state, severity: t.severity, labels: t.labels, notify: t.notify },
+          `alert ${t.notify === 'repeat' ? 'still firing' : t.state}: ${t.rule} — ${t.summary}`,
+        );
+        this.outbox.enqueue(t, rule, clock.now());
+      },
       log,
     });
     this.dispatcher.start();
