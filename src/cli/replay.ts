@@ -48,6 +48,7 @@ for byte, for the same input. Exit status 0.`,
         if (out.length > 0) process.stdout.write(out);
         out = '';
       };
+      let ok = false;
       try {
         await replay({
           paths,
@@ -63,8 +64,10 @@ for byte, for the same input. Exit status 0.`,
           },
         });
         flush();
+        ok = true;
       } finally {
-        store.close();
+        if (ok) store.close();
+        else store.discard();
       }
     });
 }

@@ -4,7 +4,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import os from 'node:os';
 import { VigilError } from '../errors.js';
 import { DB_FILE, openStore, type DB } from '../store/db.js';
 
@@ -12,19 +11,26 @@ export interface ReplayStore {
   db: DB;
   /** Closes the store; a --db file is moved to its final name. */
   close(): void;
+  /** Closes the store and leaves nothing behind (the replay failed). */
+  discard(): void;
 }
 
 export function openReplayStore(file?: string): ReplayStore {
   if (file === undefined) {
     const db = openStore(':memory:');
-    return { db, close: () => db.close() };
+    return { db, close: () => db.close(), discard: () => db.close() };
   }
   if (fs.existsSync(file)) {
     throw new VigilError('VIGIL_STATE_DIR', `${file} already exists; replay writes a fresh store (remove it or name another file)`);
   }
   // openStore names its file vigil.db inside a state directory: build it in a private
   // directory next to the target and move it into place when done.
-  const dir = fs.mkdtempSync(path.join(path.dirname(path.resolve(file)) || os.tmpdir(), '.vigil-replay-'));
+  let dir: string;
+  try {
+    dir = fs.mkdtempSync(path.join(path.dirname(path.resolve(file)), '.vigil-replay-'));
+  } catch (e) {
+    throw new VigilError('VIGIL_STATE_DIR', `cannot write next to ${file}: ${(e as Error).message}`, { cause: e });
+  }
   const db = openStore(dir);
   return {
     db,
@@ -33,6 +39,10 @@ export function openReplayStore(file?: string): ReplayStore {
       db.pragma('journal_mode = DELETE');
       db.close();
       fs.renameSync(path.join(dir, DB_FILE), file);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+    discard: () => {
+      db.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -8,8 +8,9 @@ import { startTicker, type SetTimer, type Ticker } from '../collect/ticker.js';
 import type { Clock } from '../clock.js';
 import type { AlertStore, OnNotify, RecordedTransition } from '../store/alerts.js';
 import type { DB } from '../store/db.js';
-import { evaluate, type RuleError, type RuleSet, type TrackedAlert } from './engine.js';
-import type { Sources } from './facts.js';
+import { evaluate, type RuleError, type RuleSet, type TrackedAlert, type Transition } from './engine.js';
+import type { Severity } from './rule.js';
+import type { BackupQuery, BackupVerify, Sources } from './facts.js';
 
 /** A pino Logger fits; tests can pass a small object. */
 export interface RunnerLog {
@@ -92,6 +93,7 @@ export class RuleRunner {
     const started = performance.now();
     const rules = this.rules;
     const ev = await evaluate(rules, this.o.sources, now, this.states);
+    this.retireRemoved(rules, ev.states, ev.transitions, now);
     for (const e of ev.errors) this.o.log.warn({ rule: e.rule, alert: e.alertKey, at: new Date(now).toISOString() }, `rule ${e.rule}: ${e.message}`);
     let recorded: RecordedTransition[];
     try {
@@ -109,6 +111,36 @@ export class RuleRunner {
     this.status.evaluations++;
     this.status.lastErrors = ev.errors;
     return recorded;
+  }
+
+  /**
+   * Alerts whose rule is gone (its file deleted or the rule renamed, now or while the
+   * agent was down) end here: a firing one resolves — and notifies, so a paging
+   * channel closes its incident — a pending one goes inactive. Left alone they would
+   * stay firing forever with nothing to resolve them.
+   */
+  private retireRemoved(rules: RuleSet, states: Map<string, TrackedAlert>, transitions: Transition[], now: number): void {
+    const names = new Set(rules.rules.map((r) => r.name));
+    for (const [key, st] of [...states].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (names.has(st.rule)) continue;
+      states.delete(key);
+      const last = this.o.alertStore.lastEpisode(key);
+      const firing = st.state === 'firing';
+      const t: Transition = {
+        at: now,
+        rule: st.rule,
+        state: firing ? 'resolved' : 'inactive',
+        severity: (last?.severity ?? 'info') as Severity,
+        labels: st.labels,
+        summary: last?.summary ?? st.rule,
+        description: `${st.rule} was removed from the rule files`,
+        values: {},
+        alertKey: key,
+      };
+      if (firing) t.notify = 'resolved';
+      transitions.push(t);
+      this.o.log.info({ rule: st.rule, alert: key }, `alert ${key} ended: its rule was removed`);
+    }
   }
 
   /** Evaluates at every multiple of intervalMs on the clock until stop(). */
@@ -139,4 +171,20 @@ export class RuleRunner {
     await t?.stop();
     await this.chain;
   }
+}
+
+/**
+ * The backup checks a rule set asks for (distinct), so the agent can warm its check
+ * cache before the first evaluation and after a reload.
+ */
+export function backupQueries(set: RuleSet): BackupQuery[] {
+  const out = new Map<string, BackupQuery>();
+  for (const r of set.rules) {
+    for (const u of r.uses) {
+      if (u.fact !== 'backup_present' && u.fact !== 'backup_age_seconds') continue;
+      const q: BackupQuery = { pathPattern: String(u.params['path']), minSizeBytes: Number(u.params['min_size']), verify: u.params['verify'] as BackupVerify };
+      out.set(JSON.stringify(q), q);
+    }
+  }
+  return [...out.values()];
 }

@@ -120,6 +120,13 @@ export class AlertStore {
     }
   }
 
+  /** Severity and summary of the newest episode of an alert (what its last notification said). */
+  lastEpisode(alertKey: string): { severity: string; summary: string } | undefined {
+    return this.db.prepare(`SELECT severity, summary FROM alerts WHERE alert_key = ? ORDER BY id DESC LIMIT 1`).get(alertKey) as
+      | { severity: string; summary: string }
+      | undefined;
+  }
+
   /** Newest episodes first (for the API and tests). */
   recent(limit = 50): AlertRow[] {
     const rows = this.db.prepare(`SELECT * FROM alerts ORDER BY id DESC LIMIT ?`).all(limit) as RawAlertRow[];

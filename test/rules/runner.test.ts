@@ -3,7 +3,8 @@ import { ManualClock } from '../../src/clock.js';
 import { RuleSet } from '../../src/rules/engine.js';
 import type { BackupQuery, BackupStatus, CheckSource } from '../../src/rules/facts.js';
 import { lintRuleSource } from '../../src/rules/load.js';
-import { RuleRunner } from '../../src/rules/runner.js';
+import { CheckCache } from '../../src/collect/checks.js';
+import { backupQueries, RuleRunner } from '../../src/rules/runner.js';
 import { AlertStore } from '../../src/store/alerts.js';
 import { openStore } from '../../src/store/db.js';
 import { memorySources } from './memory-sources.js';
@@ -84,6 +85,26 @@ describe('RuleRunner', () => {
     expect((await r.evaluateAt(t(8))).map((x) => x.state)).toEqual(['firing']);
   });
 
+  it('ends the alerts of a removed rule: a firing one resolves (and notifies), a pending one goes inactive', async () => {
+    const db = openStore(':memory:');
+    const src = memorySources();
+    src.checks.ffmpeg = false;
+    const notified: string[] = [];
+    const both = set(FFMPEG('0s', 'fast') + FFMPEG('10m', 'slow').replace('rules:', ''));
+    const r = new RuleRunner({ db, rules: both, sources: src, clock: new ManualClock(base), alertStore: new AlertStore(db), log: logger().log, onNotify: (t) => notified.push(`${t.rule} ${t.notify}`) });
+    expect((await r.evaluateAt(t(0))).map((x) => `${x.rule} ${x.state}`)).toEqual(['fast firing', 'slow pending']);
+    r.setRules(set(FFMPEG('0s', 'other')));
+    const out = await r.evaluateAt(t(1));
+    expect(out.map((x) => `${x.rule} ${x.state} ${x.severity} ${x.summary}`)).toEqual(['other firing critical ffmpeg down', 'fast resolved critical ffmpeg down', 'slow inactive critical ffmpeg down']);
+    expect(notified).toEqual(['fast firing', 'other firing', 'fast resolved']);
+    expect([...r.alerts().keys()]).toEqual(['other{}']);
+    expect(db.prepare(`SELECT rule, state FROM alerts ORDER BY id`).all()).toEqual([
+      { rule: 'fast', state: 'resolved' },
+      { rule: 'slow', state: 'inactive' },
+      { rule: 'other', state: 'firing' },
+    ]);
+  });
+
   it('evaluates on the clock at every multiple of the interval until stopped', async () => {
     const db = openStore(':memory:');
     const src = memorySources();
@@ -125,5 +146,29 @@ describe('RuleRunner', () => {
     expect(r.alerts().get('ffmpeg_down{}')?.state).toBe('firing');
     expect(r.stats().lastErrors).toEqual([{ rule: 'ffmpeg_down', alertKey: 'ffmpeg_down{}', message: 'probe crashed' }]);
     expect(lines).toEqual(['warn: rule ffmpeg_down: probe crashed']);
+  });
+});
+
+describe('wiring helpers', () => {
+  it('lists the distinct backup checks a rule set needs, for warming the check cache', () => {
+    const s = set(`
+rules:
+  - name: a
+    when: { fact: backup_present, params: { path: "/b/x-{YYYYMMDD}.tgz", min_size: 1MiB, verify: tar }, operator: equal, value: false }
+    severity: error
+    summary: a
+  - name: b
+    when: { fact: backup_age_seconds, params: { path: "/b/x-{YYYYMMDD}.tgz", verify: tar, min_size: 1048576 }, operator: greaterThan, value: 10 }
+    severity: error
+    summary: b
+  - name: c
+    when: { fact: ffmpeg_available, operator: equal, value: false }
+    severity: error
+    summary: c
+`);
+    expect(backupQueries(s)).toEqual([{ pathPattern: '/b/x-{YYYYMMDD}.tgz', minSizeBytes: 1048576, verify: 'tar' }]);
+    // The collectors' cache is the rules' CheckSource as it is (a type-level check; nothing runs).
+    const checks: CheckSource = new CheckCache();
+    expect(typeof checks.ffmpegAvailable).toBe('function');
   });
 });
