@@ -6,6 +6,8 @@ import { registerSilence } from './silence.js';
 import { registerStats } from './stats.js';
 import { registerReplay } from './replay.js';
 import { registerRules } from './rules.js';
+import { registerCheck } from './check.js';
+import { registerDemo } from './demo.js';
 
 const program = new Command();
 program.name('vigil').description('log-first monitoring agent').version('0.1.0').showHelpAfterError();
@@ -14,6 +16,8 @@ registerStats(program);
 registerReplay(program);
 registerRules(program);
 registerSilence(program);
+registerCheck(program);
+registerDemo(program);
 
 try {
   await program.parseAsync(process.argv);
