@@ -58,7 +58,8 @@ export function ruleFiles(paths: readonly string[]): { files: string[]; problems
     if (st.isDirectory()) {
       const names = fs
         .readdirSync(p)
-        .filter((n) => /\.ya?ml$/.test(n))
+        // Rule tests live beside the rules they test (x.yaml + x.test.yaml).
+        .filter((n) => /\.ya?ml$/.test(n) && !/\.test\.ya?ml$/.test(n))
         .sort();
       for (const n of names) files.push(path.join(p, n));
     } else files.push(p);
