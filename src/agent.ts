@@ -61,6 +61,8 @@ export class Agent {
   apiAddress: string | null = null;
   rulesDir!: string;
   private reloader!: RuleReloader;
+  /** Shared with the reloader, so rule files are checked against the channels configured now (SIGHUP may add some). */
+  private readonly ruleLint: { channels: string[] } = { channels: [] };
   private outbox!: Outbox;
   private channels = new Map<string, Channel>();
   private checks!: CheckCache;
@@ -99,9 +101,10 @@ export class Agent {
     // 3. rules (refuse to start on a bad rule file: the operator is at the keyboard now)
     this.rulesDir = fs.existsSync(config.rules) ? config.rules : SHIPPED_RULES;
     if (this.rulesDir !== config.rules) log.warn({ configured: config.rules, using: this.rulesDir }, `rules directory ${config.rules} does not exist; using the shipped rules`);
+    this.ruleLint.channels = [...this.channels.keys()];
     this.reloader = new RuleReloader({
       dir: this.rulesDir,
-      lint: { channels: [...this.channels.keys()] },
+      lint: this.ruleLint,
       clock,
       log,
       onReload: (set) => this.onRulesReloaded(set),
@@ -298,6 +301,7 @@ export class Agent {
     assertRuleChannels(router, this.runner.ruleSet.rules);
     const old = this.channels;
     this.channels = channels;
+    this.ruleLint.channels = [...channels.keys()];
     this.outbox.reconfigure(router, channels);
     this.dispatcher.reconfigure(channels);
     for (const [name, ch] of old) if (channels.get(name) !== ch) void ch.close?.();
