@@ -1,10 +1,11 @@
 import type { LogEvent } from '../parse/event.js';
 import { isOperation, operationFailed } from '../parse/event.js';
 import { redactForStorage } from '../parse/index.js';
-import type { Batch, FileDelta, RecentLine, SessionDelta, WindowCell } from '../store/batch.js';
+import type { Batch, FileDelta, SessionDelta, WindowCell } from '../store/batch.js';
 import { MINUTE, emptyBatch } from '../store/batch.js';
 import { Histogram } from '../store/histogram.js';
 import type { CardinalityGuard } from './cardinality.js';
+import { RecentRing } from './recent-ring.js';
 
 const SEP = '\u001f';
 
@@ -14,6 +15,8 @@ export interface AggregatorOptions {
   /** Rejected-line samples kept per batch at most (the store keeps a bounded total). */
   samplesPerBatch: number;
   guard: CardinalityGuard;
+  /** The longest line the tailer delivers (max_line_bytes): the recent-line ring holds at least one. */
+  maxLineBytes?: number;
 }
 
 /**
@@ -42,24 +45,11 @@ export class Aggregator {
   private batch: Batch = emptyBatch();
   private index = new Map<number, Map<string, Map<string, Map<string, Map<string, WindowCell>>>>>();
   private file: FileDelta | null = null;
-  // The latest lines, as parallel arrays: no object per line survives into the old
-  // generation, which keeps garbage collection cheap during a catch-up.
-  private readonly rText: (string | undefined)[];
-  private readonly rTs: Float64Array;
-  private readonly rLevel: (string | undefined)[];
-  private readonly rLogger: (string | undefined)[];
-  private readonly rFile: (string | undefined)[];
-  private ringNext = 0;
-  private ringSize = 0;
+  private readonly ring: RecentRing;
   lines = 0;
 
   constructor(private readonly opts: AggregatorOptions) {
-    const n = Math.max(0, opts.recentLines);
-    this.rText = new Array(n);
-    this.rTs = new Float64Array(n);
-    this.rLevel = new Array(n);
-    this.rLogger = new Array(n);
-    this.rFile = new Array(n);
+    this.ring = new RecentRing(opts.recentLines, (opts.maxLineBytes ?? 0) + 1);
   }
 
   /** Lines that follow are from `file` (the logical name: rotation suffix stripped). */
@@ -75,6 +65,26 @@ export class Aggregator {
 
   /** One accepted line; `text` is the line as read (kept only if it ends up in recent_lines). */
   add(e: LogEvent, text: string): void {
+    const cell = this.count(e);
+    this.ring.pushText(text, e.ts, e.level, cell.logger === e.logger ? cell.logger : e.logger, this.file!.file);
+  }
+
+  /**
+   * One accepted line, bytes `[start, end)` of the chunk being read: the hot path, no
+   * string kept per line. Call `endChunk(chunk)` before the chunk's buffer is reused.
+   */
+  addLine(e: LogEvent, start: number, end: number): void {
+    const cell = this.count(e);
+    // The cell's copy of the logger name when equal: one string shared by many ring slots.
+    this.ring.push(start, end, e.ts, e.level, cell.logger === e.logger ? cell.logger : e.logger, this.file!.file);
+  }
+
+  /** The chunk whose lines `addLine` got is about to be reused: keep what recent_lines needs. */
+  endChunk(chunk: Buffer): void {
+    this.ring.endChunk(chunk);
+  }
+
+  private count(e: LogEvent): WindowCell {
     const f = this.file!;
     f.lines++;
     this.lines++;
@@ -104,18 +114,7 @@ export class Aggregator {
     }
 
     if (e.sessionId !== undefined) this.addSession(e);
-
-    const n = this.rText.length;
-    if (n > 0) {
-      const i = this.ringNext;
-      this.rText[i] = text;
-      this.rTs[i] = e.ts;
-      this.rLevel[i] = e.level;
-      this.rLogger[i] = e.logger;
-      this.rFile[i] = f.file;
-      this.ringNext = i + 1 === n ? 0 : i + 1;
-      if (this.ringSize < n) this.ringSize++;
-    }
+    return cell;
   }
 
   reject(reason: string, detail: string, sample: string, offset: number, now: number): void {
@@ -145,7 +144,7 @@ export class Aggregator {
 
   isEmpty(): boolean {
     const b = this.batch;
-    return b.files.size === 0 && b.checkpoints.size === 0 && b.released.length === 0 && this.ringSize === 0;
+    return b.files.size === 0 && b.checkpoints.size === 0 && b.released.length === 0 && this.ring.length === 0;
   }
 
   /**
@@ -155,7 +154,9 @@ export class Aggregator {
    */
   take(flushRecent: boolean): Batch {
     const b = this.batch;
-    if (flushRecent && this.ringSize > 0) b.recent = this.drainRing();
+    if (flushRecent && this.ring.length > 0) {
+      b.recent = this.ring.drain().map((r) => ({ ts: r.ts, level: r.level, logger: r.logger, file: r.file, line: storableLine(r.text) }));
+    }
     this.batch = emptyBatch();
     this.index = new Map();
     this.file = null;
@@ -164,22 +165,7 @@ export class Aggregator {
 
   /** The commit failed: the lines will be read again, so forget what the ring holds. */
   discardRing(): void {
-    this.rText.fill(undefined);
-    this.ringSize = 0;
-    this.ringNext = 0;
-  }
-
-  private drainRing(): RecentLine[] {
-    const n = this.rText.length;
-    const out: RecentLine[] = [];
-    let i = (this.ringNext - this.ringSize + n) % n;
-    for (let k = 0; k < this.ringSize; k++) {
-      out.push({ ts: this.rTs[i]!, level: this.rLevel[i]!, logger: this.rLogger[i]!, file: this.rFile[i]!, line: storableLine(this.rText[i]!) });
-      this.rText[i] = this.rLevel[i] = this.rLogger[i] = this.rFile[i] = undefined;
-      i = (i + 1) % n;
-    }
-    this.ringSize = 0;
-    return out;
+    this.ring.clear();
   }
 
   /**

@@ -24,7 +24,7 @@ export function buildIngest(o: { config: IngestConfig; db: DB; clock: Clock; log
   const log: IngestLog = o.log ?? (() => {});
   const writer = new BatchWriter(db, { recentLines: config.retention.recent_lines, rejectedSamples: config.retention.rejected_samples });
   const guard = new CardinalityGuard(config.cardinality, (start, dim) => distinctInMinute(db, start, dim));
-  const aggregator = new Aggregator({ recentLines: config.retention.recent_lines, samplesPerBatch: 100, guard });
+  const aggregator = new Aggregator({ recentLines: config.retention.recent_lines, samplesPerBatch: 100, guard, maxLineBytes: config.max_line_bytes });
   const tailLog: TailLog = (level, msg, data) => log(level, msg, data);
   const tailer = new Tailer({
     inputs: config.inputs.map((i) => ({ path: i.path, start_at: i.start_at })),

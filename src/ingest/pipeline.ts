@@ -52,6 +52,8 @@ export class Pipeline {
   private lastRecentFlush: number;
   private chunkBase = 0;
   private fallbackTs = 0;
+  /** The buffer the current chunk's lines are in (the tailer's, reused by its next read). */
+  private chunk: Buffer | null = null;
   private batchLines = 0;
   private batchRejected = 0;
   private batchNewest: number | null = null;
@@ -80,7 +82,8 @@ export class Pipeline {
         }
         if (this.batchNewest === null || r.ts > this.batchNewest) this.batchNewest = r.ts;
         this.batchLines++;
-        agg.add(r, text);
+        this.chunk = buf;
+        agg.addLine(r, start, end);
       },
       overlong: (_path: string, bytes: number) => {
         this.batchRejected++;
@@ -107,7 +110,13 @@ export class Pipeline {
       this.batchRejected = 0;
       this.batchNewest = null;
       while (bytes < this.batchBytes) {
-        const r = tailer.readNext(this.sink, this.batchBytes - bytes);
+        let r: ReadResult | null;
+        try {
+          r = tailer.readNext(this.sink, this.batchBytes - bytes);
+        } finally {
+          if (this.chunk !== null) aggregator.endChunk(this.chunk);
+          this.chunk = null;
+        }
         if (r === null) {
           caughtUp = true;
           break;
