@@ -135,6 +135,15 @@ export function createEmitter(opts: EmitterOptions): Emitter {
       process.stderr.write(`emit: cannot write ${file}: ${err.message} (further write errors are not shown)\n`);
     });
 
+  // All four files exist from the start, and a permission problem shows at once.
+  for (const f of Object.values(files)) {
+    try {
+      f.open();
+    } catch (e) {
+      onError(e as Error, f.path);
+    }
+  }
+
   const write = (to: keyof typeof files, line: Record<string, unknown>): void => {
     try {
       files[to].write(JSON.stringify(line) + '\n');

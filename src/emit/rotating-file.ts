@@ -43,16 +43,18 @@ export class RotatingFile {
     this.size += buf.length;
   }
 
+  /** Creates the file now (an empty log tells a reader the writer is there); idempotent. */
+  open(): void {
+    if (this.fd !== null) return;
+    this.fd = fs.openSync(this.path, 'a', 0o644);
+    this.size = fs.fstatSync(this.fd).size;
+  }
+
   close(): void {
     if (this.fd === null) return;
     const fd = this.fd;
     this.fd = null;
     fs.closeSync(fd);
-  }
-
-  private open(): void {
-    this.fd = fs.openSync(this.path, 'a', 0o644);
-    this.size = fs.fstatSync(this.fd).size;
   }
 
   private rotate(): void {
