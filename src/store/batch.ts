@@ -112,6 +112,7 @@ export function emptyBatch(): Batch {
 
 export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
+export const DAY = 86_400_000;
 
 export interface BatchLimits {
   /** Recent lines kept (retention.recent_lines). */
@@ -201,16 +202,7 @@ export class BatchWriter {
   }
 
   private write(b: Batch): void {
-    const hours = new Map<string, WindowCell>();
-    for (const c of b.cells.values()) {
-      this.runWindow(MINUTE, c);
-      const hStart = c.start - (c.start % HOUR);
-      const key = `${hStart}\u001f${c.logger}\u001f${c.level}\u001f${c.stage}\u001f${c.errorCode}`;
-      const h = hours.get(key);
-      if (h === undefined) hours.set(key, { ...c, start: hStart, hist: c.hist ? cloneHist(c.hist) : null });
-      else mergeCell(h, c);
-    }
-    for (const h of hours.values()) this.runWindow(HOUR, h);
+    this.runRollups(b.cells.values());
     // Positional parameters: binding by name costs a property lookup per column per row.
     for (const s of b.sessions.values()) this.upsertSession.run(s.sessionId, s.userId, s.logger, s.firstTs, s.lastTs, s.stage, s.events, s.finished, s.finishedTs);
     if (b.recent.length > 0) {
@@ -226,6 +218,19 @@ export class BatchWriter {
     for (const l of b.lastSeen.values()) this.upsertLastSeen.run(l);
     for (const c of b.checkpoints.values()) this.upsertCheckpoint.run({ ...c, skipping: c.skipping ? 1 : 0 });
     for (const fp of b.released) this.deleteCheckpoint.run(fp);
+  }
+
+  /** Minute windows, plus their hour and day rollups (summed here first: one upsert per rollup cell). */
+  private runRollups(cells: Iterable<WindowCell>): void {
+    const hours = new Map<string, WindowCell>();
+    const days = new Map<string, WindowCell>();
+    for (const c of cells) {
+      this.runWindow(MINUTE, c);
+      rollInto(hours, c, HOUR);
+      rollInto(days, c, DAY);
+    }
+    for (const h of hours.values()) this.runWindow(HOUR, h);
+    for (const d of days.values()) this.runWindow(DAY, d);
   }
 
   private runWindow(res: number, c: WindowCell): void {
@@ -246,6 +251,14 @@ export class BatchWriter {
       c.hist && c.hist.counts.size > 0 ? c.hist.encode() : null,
     );
   }
+}
+
+function rollInto(into: Map<string, WindowCell>, c: WindowCell, res: number): void {
+  const start = c.start - (c.start % res);
+  const key = `${start}\u001f${c.logger}\u001f${c.level}\u001f${c.stage}\u001f${c.errorCode}`;
+  const r = into.get(key);
+  if (r === undefined) into.set(key, { ...c, start, hist: c.hist ? cloneHist(c.hist) : null });
+  else mergeCell(r, c);
 }
 
 function cloneHist(h: Histogram): Histogram {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { VigilError } from '../errors.js';
-import { mergeEncoded } from './histogram.js';
+import { addEncodedInto, encodeDense, mergeEncoded } from './histogram.js';
 import { MIGRATIONS } from './migrations.js';
 
 export type DB = Database.Database;
@@ -41,6 +41,16 @@ export function openStore(stateDirOrMemory: string, opts: OpenOptions = {}): DB 
   db.function('hist_merge', { deterministic: true }, (a: unknown, b: unknown) =>
     mergeEncoded(a as Uint8Array | null, b as Uint8Array | null),
   );
+  // hist_sum(blob): merges a column of histograms inside SQLite, so a 7-day question
+  // hands JavaScript one blob per group instead of thousands of rows.
+  db.aggregate('hist_sum', {
+    start: () => [] as number[],
+    step: (acc: number[], blob: unknown) => {
+      addEncodedInto(acc, blob as Uint8Array | null);
+      return acc;
+    },
+    result: (acc: number[]) => encodeDense(acc),
+  });
   if (!opts.readonly) migrate(db);
   else checkVersion(db);
   return db;

@@ -82,3 +82,30 @@ export function mergeEncoded(a: Uint8Array | null, b: Uint8Array | null): Buffer
   h.addEncoded(b);
   return h.encode();
 }
+
+/** Adds an encoded histogram into a dense array of counts indexed by bucket. */
+export function addEncodedInto(acc: number[], buf: Uint8Array | null): void {
+  if (!buf || buf.length === 0) return;
+  const view = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  for (let p = 0; p + PAIR <= view.length; p += PAIR) {
+    const i = view.readUInt16LE(p);
+    acc[i] = (acc[i] ?? 0) + view.readUInt32LE(p + 2);
+  }
+}
+
+/** Encodes a dense array of counts (holes and zeros skipped); null when empty. */
+export function encodeDense(acc: number[]): Buffer | null {
+  let n = 0;
+  for (let i = 0; i < acc.length; i++) if (acc[i]) n++;
+  if (n === 0) return null;
+  const out = Buffer.allocUnsafe(n * PAIR);
+  let p = 0;
+  for (let i = 0; i < acc.length; i++) {
+    const c = acc[i];
+    if (!c) continue;
+    out.writeUInt16LE(i, p);
+    out.writeUInt32LE(Math.min(c, 0xffff_ffff), p + 2);
+    p += PAIR;
+  }
+  return out;
+}

@@ -6,7 +6,7 @@ export const MIGRATIONS: readonly string[] = [
   // 1: the ingest core
   `
   CREATE TABLE windows (
-    res         INTEGER NOT NULL,   -- window length in ms: 60000 (minute) or 3600000 (hour rollup)
+    res         INTEGER NOT NULL,   -- window length in ms: 60000 (minute), 3600000 (hour) or 86400000 (day rollup)
     start       INTEGER NOT NULL,   -- window start, epoch ms, from the lines' own timestamps
     logger      TEXT    NOT NULL,
     level       TEXT    NOT NULL,

@@ -1,5 +1,5 @@
 import type { DB } from './db.js';
-import { HOUR, MINUTE } from './batch.js';
+import { DAY, HOUR, MINUTE } from './batch.js';
 import { Histogram } from './histogram.js';
 
 /**
@@ -77,7 +77,7 @@ export function applyRetention(db: DB, cfg: RetentionConfig, now: number): Reten
   const windowsCutoff = now - cfg.windows_ms;
   const alertsCutoff = now - cfg.alerts_ms;
   const out: RetentionResult = {
-    windows: pruneMinuteWindows(db, windowsCutoff) + pruneHourWindows(db, windowsCutoff),
+    windows: pruneMinuteWindows(db, windowsCutoff) + pruneHourWindows(db, windowsCutoff) + pruneDayWindows(db, windowsCutoff),
     samples: pruneSamples(db, now - cfg.samples_ms),
     sessions: chunked(
       db,
@@ -139,6 +139,12 @@ function byDay(db: DB, res: number, cutoff: number, onChunk: (from: number, to: 
 function pruneMinuteWindows(db: DB, cutoff: number): number {
   const del = db.prepare(`DELETE FROM windows WHERE res = ${MINUTE} AND start >= ? AND start < ?`);
   return byDay(db, MINUTE, cutoff, (from, to) => del.run(from, to).changes);
+}
+
+/** A day rollup goes once all of it is past the cutoff (its hours carry the all-time sums). */
+function pruneDayWindows(db: DB, cutoff: number): number {
+  const dayCutoff = cutoff - (((cutoff % DAY) + DAY) % DAY);
+  return db.prepare(`DELETE FROM windows WHERE res = ${DAY} AND start < ?`).run(dayCutoff).changes;
 }
 
 /** An hour window goes only once all of it is past the cutoff; its sums are folded first. */

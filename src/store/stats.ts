@@ -1,5 +1,5 @@
 import type { DB } from './db.js';
-import { WindowQueries, clamp, type Range } from './windows.js';
+import { WindowQueries, clamp, type OpsTotals, type Range } from './windows.js';
 
 /** The stats object of DESIGN §6 — served by the API and printed by `vigil stats`. */
 export interface StageStats {
@@ -32,7 +32,24 @@ const round = (x: number, digits = 4) => {
  * and durations are 0: "no data" rather than an invented success.
  */
 export function computeStats(db: DB, range: Range, queries = new WindowQueries(db)): Stats {
-  const byStage = queries.totals(range, {}, 'stage');
+  // One pass over the windows grouped by (stage, error code) answers both breakdowns.
+  const byStage = new Map<string, OpsTotals>();
+  const codeLines = new Map<string, number>();
+  for (const [k, t] of queries.totals(range, {}, 'stage, error_code')) {
+    const [stage, code] = k.split('\u001f') as [string, string];
+    const s = byStage.get(stage);
+    if (s === undefined) byStage.set(stage, { ...t });
+    else {
+      s.lines += t.lines;
+      s.total += t.total;
+      s.failed += t.failed;
+      s.durationSum += t.durationSum;
+      s.durationCount += t.durationCount;
+      if (t.durationMin !== null) s.durationMin = s.durationMin === null ? t.durationMin : Math.min(s.durationMin, t.durationMin);
+      if (t.durationMax !== null) s.durationMax = s.durationMax === null ? t.durationMax : Math.max(s.durationMax, t.durationMax);
+    }
+    if (code !== '' && t.lines > 0) codeLines.set(code, (codeLines.get(code) ?? 0) + t.lines);
+  }
   const hists = queries.histograms(range, {}, 'stage');
   let total = 0;
   let failed = 0;
@@ -55,10 +72,7 @@ export function computeStats(db: DB, range: Range, queries = new WindowQueries(d
     };
   }
   const error_codes: Record<string, number> = {};
-  const byCode = queries.totals(range, {}, 'error_code');
-  for (const [code, t] of [...byCode].sort((a, b) => a[0].localeCompare(b[0]))) {
-    if (code !== '' && t.lines > 0) error_codes[code] = t.lines;
-  }
+  for (const [code, n] of [...codeLines].sort((a, b) => a[0].localeCompare(b[0]))) error_codes[code] = n;
   return {
     total_operations: total,
     successful_operations: total - failed,

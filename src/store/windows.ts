@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { DB } from './db.js';
-import { HOUR, MINUTE } from './batch.js';
+import { DAY, HOUR, MINUTE } from './batch.js';
 import { Histogram } from './histogram.js';
 
 /**
@@ -19,17 +19,26 @@ export interface Slice {
   to: number;
 }
 
-/** Splits [from, to) into minute and hour slices (minute-aligned; a partial minute counts whole). */
+/**
+ * Splits [from, to) into the coarsest windows that tile it: UTC days in the middle, whole
+ * hours around them, minutes at the ragged edges (a partial minute counts whole).
+ */
 export function slices(r: Range): Slice[] {
   const from = r.from - (r.from % MINUTE);
   const to = r.to;
   if (to <= from) return [];
+  const out: Slice[] = [];
   const hFrom = Math.ceil(from / HOUR) * HOUR;
   const hTo = Math.floor(to / HOUR) * HOUR;
   if (hTo - hFrom < HOUR) return [{ res: MINUTE, from, to }];
-  const out: Slice[] = [];
   if (from < hFrom) out.push({ res: MINUTE, from, to: hFrom });
-  out.push({ res: HOUR, from: hFrom, to: hTo });
+  const dFrom = Math.ceil(hFrom / DAY) * DAY;
+  const dTo = Math.floor(hTo / DAY) * DAY;
+  if (dTo - dFrom >= DAY) {
+    if (hFrom < dFrom) out.push({ res: HOUR, from: hFrom, to: dFrom });
+    out.push({ res: DAY, from: dFrom, to: dTo });
+    if (dTo < hTo) out.push({ res: HOUR, from: dTo, to: hTo });
+  } else out.push({ res: HOUR, from: hFrom, to: hTo });
   if (hTo < to) out.push({ res: MINUTE, from: hTo, to });
   return out;
 }
@@ -51,7 +60,7 @@ export interface OpsTotals {
   durationMax: number | null;
 }
 
-type GroupColumn = 'stage' | 'error_code' | 'level' | 'logger';
+type GroupColumn = 'stage' | 'error_code' | 'level' | 'logger' | 'stage, error_code';
 
 interface Row extends OpsTotals {
   g: string;
@@ -97,10 +106,11 @@ export class WindowQueries {
     for (const s of slices(r)) {
       const params: unknown[] = [s.res, s.from, s.to];
       const w = this.where(f, params);
-      const g = groupBy ? groupBy : `''`;
+      // A two-column group comes back as "stage\u001ferror_code".
+      const g = groupBy === 'stage, error_code' ? `stage || char(31) || error_code` : groupBy ? groupBy : `''`;
       const sql = `SELECT ${g} AS g, sum(lines) AS lines, sum(ops) AS total, sum(ops_failed) AS failed, sum(dur_sum) AS durationSum,
         sum(dur_count) AS durationCount, min(dur_min) AS durationMin, max(dur_max) AS durationMax
-        FROM windows WHERE ${w} GROUP BY 1`;
+        FROM windows WHERE ${w} GROUP BY ${groupBy ?? '1'}`;
       for (const row of this.stmt(sql).all(...params) as Row[]) {
         const t = out.get(row.g);
         if (t === undefined) {
@@ -127,15 +137,16 @@ export class WindowQueries {
     return out;
   }
 
-  /** Merged duration histograms over the range, grouped by one column (or '' for all). */
+  /** Merged duration histograms over the range, grouped by one column (or '' for all); merged inside SQLite. */
   histograms(r: Range, f: CellFilter = {}, groupBy?: GroupColumn): Map<string, Histogram> {
     const out = new Map<string, Histogram>();
     for (const s of slices(r)) {
       const params: unknown[] = [s.res, s.from, s.to];
       const w = this.where(f, params);
       const g = groupBy ? groupBy : `''`;
-      const sql = `SELECT ${g} AS g, dur_hist AS h FROM windows WHERE ${w} AND dur_hist IS NOT NULL`;
-      for (const row of this.stmt(sql).iterate(...params) as Iterable<{ g: string; h: Buffer }>) {
+      const sql = `SELECT ${g} AS g, hist_sum(dur_hist) AS h FROM windows WHERE ${w} AND dur_hist IS NOT NULL GROUP BY 1`;
+      for (const row of this.stmt(sql).all(...params) as { g: string; h: Buffer | null }[]) {
+        if (row.h === null) continue;
         let h = out.get(row.g);
         if (h === undefined) out.set(row.g, (h = new Histogram()));
         h.addEncoded(row.h);

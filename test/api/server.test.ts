@@ -314,7 +314,7 @@ describe('routes', () => {
     const r = await app.inject({ method: 'POST', url: `${P}/cleanup`, headers: auth });
     expect(r.statusCode).toBe(200);
     const body = r.json();
-    expect(body.deleted).toMatchObject({ windows: 2, samples: 1, outbox: 1 });
+    expect(body.deleted).toMatchObject({ windows: 3, samples: 1, outbox: 1 }); // its minute, hour and day rows
     expect(body.database.pages).toBeGreaterThan(0);
     expect((f.db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n).toBe(1);
     const again = (await app.inject({ method: 'POST', url: `${P}/cleanup`, headers: auth })).json();

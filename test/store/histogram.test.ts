@@ -59,3 +59,49 @@ describe('Histogram', () => {
     expect(new Histogram().quantile(0.95)).toBeNull();
   });
 });
+
+describe('hist_sum (the SQLite aggregate)', () => {
+  it('merges a column of histograms to the same counts as merging in JavaScript', async () => {
+    const { openStore } = await import('../../src/store/db.js');
+    const db = openStore(':memory:');
+    db.exec('CREATE TABLE h (g TEXT, b BLOB)');
+    const byGroup = new Map<string, Histogram>();
+    const ins = db.prepare('INSERT INTO h VALUES (?, ?)');
+    for (let i = 0; i < 300; i++) {
+      const one = new Histogram();
+      for (let k = 0; k < 5; k++) one.add(((i * 7 + k * 13) % 500) / 3 + 0.01);
+      const g = i % 3 === 0 ? 'a' : 'b';
+      ins.run(g, one.encode());
+      let acc = byGroup.get(g);
+      if (!acc) byGroup.set(g, (acc = new Histogram()));
+      acc.addEncoded(one.encode());
+    }
+    ins.run('a', null);
+    const rows = db.prepare('SELECT g, hist_sum(b) AS h FROM h GROUP BY g ORDER BY g').all() as { g: string; h: Buffer }[];
+    expect(rows.map((r) => r.g)).toEqual(['a', 'b']);
+    for (const r of rows) expect(r.h.equals(byGroup.get(r.g)!.encode())).toBe(true);
+    expect((db.prepare('SELECT hist_sum(b) AS h FROM h WHERE g = ?').get('none') as { h: unknown }).h).toBeNull();
+  });
+});
+
+describe('window slices', () => {
+  it('tile a range with days, hours and minutes, without gaps or overlaps', async () => {
+    const { slices } = await import('../../src/store/windows.js');
+    const H = 3_600_000;
+    const D = 24 * H;
+    const base = Date.UTC(2026, 10, 1);
+    for (const [from, to] of [
+      [base + 7 * 60_000 + 5, base + 9 * D + 5 * H + 17 * 60_000],
+      [base + 3 * H, base + 2 * D],
+      [base, base + 50 * 60_000],
+      [base + D - 1, base + D + 1],
+    ] as const) {
+      const sl = slices({ from, to });
+      expect(sl[0]!.from).toBe(from - (from % 60_000));
+      expect(sl[sl.length - 1]!.to).toBe(to);
+      for (let i = 1; i < sl.length; i++) expect(sl[i]!.from).toBe(sl[i - 1]!.to);
+      for (const s of sl) expect(s.from % s.res).toBe(0);
+    }
+    expect(slices({ from: base + 7 * 60_000, to: base + 9 * D }).map((s) => s.res)).toEqual([60_000, H, D]);
+  });
+});

@@ -62,8 +62,9 @@ describe('applyRetention', () => {
     const hours = count(db, `SELECT count(*) AS n FROM windows WHERE res = ${HOUR}`);
     expect(minutes).toBe(7 * 1440 * 2);
     expect(hours).toBe(7 * 24 * 2);
+    expect(count(db, `SELECT count(*) AS n FROM windows WHERE res = ${DAY}`)).toBe(7 * 2);
     expect(count(db, `SELECT count(*) AS n FROM windows WHERE start < ?`, END - 7 * DAY)).toBe(0);
-    expect(r.windows).toBe(23 * 1440 * 2 + 23 * 24 * 2);
+    expect(r.windows).toBe(23 * 1440 * 2 + 23 * 24 * 2 + 23 * 2);
 
     const after = reads.stagesAllTime();
     for (const stage of ['upload', 'compression']) {
