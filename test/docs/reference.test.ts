@@ -23,7 +23,7 @@ function schemaKeys(props: Record<string, any>, prefix = ''): string[] {
 
 describe('docs/operators.md stays in step with the code', () => {
   it('the configuration reference has a row for every key of the config schema', () => {
-    const documented = new Set(rows('## Configuration reference').map((l) => /^\| `([^`]+)`/.exec(l)![1]));
+    const documented = new Set(rows('## Configuration reference').map((l) => /^\| `([^`]+)`/.exec(l)![1]!));
     const keys = schemaKeys(CONFIG_SCHEMA.properties as Record<string, any>);
     expect(keys.length).toBeGreaterThan(25);
     expect(keys.filter((k) => !documented.has(k))).toEqual([]);
