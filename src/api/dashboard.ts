@@ -199,6 +199,10 @@ const SCRIPT = `
     refresh();
     if (!timer) timer = setInterval(refresh, 10000);
   }
+  // A link of the form /#token=... (what vigil demo prints) logs in once; the fragment
+  // never reaches the server and is wiped from the address bar at once.
+  var m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  if (m) { sessionStorage.setItem(KEY, decodeURIComponent(m[1])); history.replaceState(null, '', location.pathname + location.search); }
   if (token()) start(); else showForm('');
 })();
 `;

@@ -93,7 +93,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   out(`  agent         watching ${path.join(ws.logs, '*.log')}; ${agent.runner.ruleSet.rules.length} rules from ${ws.rules}`);
   out('');
   out('Where to look');
-  out(`  dashboard   ${base}/   (it asks for the token below)`);
+  out(`  dashboard   ${base}/#token=${ws.token}`);
   out(`  API token   ${ws.token}`);
   out(`  health      curl -s ${base}${HEALTH}`);
   out(`  stats       curl -s ${auth} "${base}/api/v1/monitoring/stats?hours=1"`);

@@ -112,6 +112,13 @@ describe('dashboard page', () => {
       expect(await page.textContent('#sessions')).toContain('session-42');
       expect(await page.evaluate(`sessionStorage.getItem('vigil.token')`)).toBe(TOKEN);
       expect(problems.filter((p) => !p.includes('401'))).toEqual([]);
+
+      // The link `vigil demo` prints: /#token=… logs in and the token leaves the address bar.
+      const page2 = await browser.newPage();
+      await page2.goto(`${base}/#token=${encodeURIComponent(TOKEN)}`);
+      await page2.waitForSelector('#chart-ops path.line', { timeout: 15_000 });
+      expect(await page2.evaluate('location.hash')).toBe('');
+      expect(await page2.evaluate(`document.getElementById('token-form').hidden`)).toBe(true);
     } finally {
       await browser.close();
       await app.close();
