@@ -28,6 +28,12 @@ export interface LogEvent {
   error: string | undefined;
   /** Stack trace text (stack, stack_trace, Python's exc_info, or error.stack), cut to 16 KiB. Optional so older literals still type-check. */
   stack?: string | undefined;
+  /**
+   * The file holding the original when this line is a copy (`"copy_of": "media_processing.log"`,
+   * written by emit into errors.log / performance.log): counted as a line of its own file,
+   * never as a second operation, session event or level count.
+   */
+  copyOf?: string | undefined;
   format: FormatName;
   /** Problems that were repaired rather than rejected (bad_timestamp, bad_field:duration_seconds, invalid_utf8, …). */
   repairs: string[] | undefined;

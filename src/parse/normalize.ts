@@ -419,10 +419,16 @@ export function normalize(o: Obj, fallbackTs: number, format?: FormatName): LogE
     errorCode,
     error,
     stack,
+    copyOf: copyOfField(o),
     format: fmt,
     repairs,
     fields: o,
   };
+}
+
+function copyOfField(o: Obj): string | undefined {
+  const c = o.copy_of;
+  return typeof c === 'string' && c !== '' && hasOwn(o, 'copy_of') ? c.slice(0, 256) : undefined;
 }
 
 /** `extra`, then (ECS/OTel) `attributes`: the slow path, taken only when a line nests its fields. */
