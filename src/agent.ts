@@ -73,6 +73,8 @@ export class Agent {
   private evalTimer: NodeJS.Timeout | null = null;
   private lastEvalKick = 0;
   private scheduled = false;
+  private draining: Promise<void> | null = null;
+  private drainAgain = false;
   private needScan = true;
   private stopped = false;
   private failures = 0;
@@ -96,7 +98,7 @@ export class Agent {
 
     // 2. notify configuration first: rules are checked against the channel names.
     this.channels = buildChannels(config.channels, { clock });
-    const router = Router.fromConfig({ routes: config.routes, source: config.source }, [...this.channels.keys()]);
+    const router = Router.fromConfig({ routes: config.routes, source: config.source }, [...this.channels.keys()], { defaultGroupWaitMs: config.notify.group_wait_ms });
 
     // 3. rules (refuse to start on a bad rule file: the operator is at the keyboard now)
     this.rulesDir = fs.existsSync(config.rules) ? config.rules : SHIPPED_RULES;
@@ -136,7 +138,14 @@ export class Agent {
     });
 
     // 6. notify: the outbox is written in the same transaction as the transition.
-    this.dispatcher = new Dispatcher({ db: this.db, channels: this.channels, clock, log: (level, msg, data) => log[level](data ?? {}, msg) });
+    this.dispatcher = new Dispatcher({
+      db: this.db,
+      channels: this.channels,
+      clock,
+      maxAgeMs: config.notify.max_age_ms,
+      rateLimits: rateLimits(config),
+      log: (level, msg, data) => log[level](data ?? {}, msg),
+    });
     this.outbox = new Outbox(this.db, { router, channels: this.channels, onEnqueue: () => this.dispatcher.kick() });
     this.runner = new RuleRunner({
       db: this.db,
@@ -267,12 +276,28 @@ export class Agent {
   private drainTurn(): void {
     this.scheduled = false;
     if (this.stopped) return;
+    // Draining is asynchronous (chunks are parsed on a worker thread): one turn at a
+    // time; a kick during a turn runs another turn after it.
+    if (this.draining !== null) {
+      this.drainAgain = true;
+      return;
+    }
+    this.draining = this.runDrainTurn().finally(() => {
+      this.draining = null;
+      if (this.drainAgain) {
+        this.drainAgain = false;
+        this.kick();
+      }
+    });
+  }
+
+  private async runDrainTurn(): Promise<void> {
     try {
       if (this.needScan) {
         this.needScan = false;
         this.tailer.scan();
       }
-      const r = this.pipeline.drainSome(this.o.batchesPerTurn ?? 4);
+      const r = await this.pipeline.drainSome(this.o.batchesPerTurn ?? 4);
       this.failures = 0;
       if (r.more) this.kick();
     } catch (e) {
@@ -285,10 +310,11 @@ export class Agent {
     }
   }
 
-  /** Drains everything pending synchronously (tests and shutdown). */
-  drainAll(): void {
+  /** Drains everything pending (tests and shutdown). */
+  async drainAll(): Promise<void> {
+    await this.draining;
     this.tailer.scan();
-    while (this.pipeline.drainSome(64).more) {
+    while ((await this.pipeline.drainSome(64)).more) {
       /* keep going */
     }
   }
@@ -297,7 +323,7 @@ export class Agent {
   reload(config: Config): void {
     const { log } = this.o;
     const channels = buildChannels(config.channels, { clock: this.o.clock });
-    const router = Router.fromConfig({ routes: config.routes, source: config.source }, [...channels.keys()]);
+    const router = Router.fromConfig({ routes: config.routes, source: config.source }, [...channels.keys()], { defaultGroupWaitMs: config.notify.group_wait_ms });
     assertRuleChannels(router, this.runner.ruleSet.rules);
     const old = this.channels;
     this.channels = channels;
@@ -328,11 +354,13 @@ export class Agent {
     await this.stopSampler?.();
     try {
       // The last batch: whatever was written before SIGTERM is committed.
+      await this.draining;
       this.tailer.scan();
-      this.pipeline.drainSome(16);
+      await this.pipeline.drainSome(16);
     } catch (e) {
       this.o.log.error({ err: (e as Error).message }, 'final drain failed; the lines will be read at next start');
     }
+    await this.pipeline.close();
     this.tailer.close();
     this.db.close();
     this.releaseLock?.();
@@ -348,6 +376,13 @@ function backupQueries(set: RuleSet) {
       const p = u.params as Record<string, unknown>;
       out.push({ pathPattern: String(p.path), minSizeBytes: Number(p.min_size ?? 1), verify: (p.verify as 'gzip' | 'tar' | 'none') ?? 'none' });
     }
+  return out;
+}
+
+/** notify.rate_limits: messages per second per channel; null lifts a default (Slack's 1/s). */
+function rateLimits(config: Config): Record<string, { perSecond: number; burst: number } | null> {
+  const out: Record<string, { perSecond: number; burst: number } | null> = {};
+  for (const [name, v] of Object.entries(config.notify.rate_limits)) out[name] = v === null ? null : { perSecond: v, burst: Math.max(1, Math.ceil(v)) };
   return out;
 }
 

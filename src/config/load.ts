@@ -25,6 +25,8 @@ export interface Config {
   api: { enabled: boolean; listen: string; tokens_file: string; tokens: string[] };
   channels: Record<string, Record<string, unknown>>;
   routes: Record<string, unknown>[];
+  /** Delivery: default group_wait, how long an undelivered notification is retried, messages/s per channel (null: no limit). */
+  notify: { group_wait_ms: number; max_age_ms: number; rate_limits: Record<string, number | null> };
   system: { sample_interval_ms: number; disks: string[] };
   retention: { windows_ms: number; samples_ms: number; alerts_ms: number; recent_lines: number; rejected_samples: number };
   cardinality: { error_code: number; stage: number; logger: number; level: number };
@@ -42,6 +44,7 @@ export const DEFAULTS = {
   api: { enabled: true, listen: '127.0.0.1:8000', tokens_file: '/etc/vigil/tokens', tokens: [] as string[] },
   channels: {},
   routes: [],
+  notify: { group_wait: '0s', max_age: '24h', rate_limits: {} as Record<string, number | null> },
   system: { sample_interval: '15s', disks: ['/'] },
   retention: { windows: '7d', samples: '7d', alerts: '90d', recent_lines: 10_000, rejected_samples: 1000 },
   cardinality: { error_code: 50, stage: 30, logger: 50, level: 16 },
@@ -159,6 +162,11 @@ function finish(raw: Record<string, unknown>, source: string, baseDir: string): 
     api: { enabled: api.enabled, listen: api.listen, tokens_file: abs(api.tokens_file), tokens: [...api.tokens] },
     channels: r.channels ?? {},
     routes: r.routes ?? [],
+    notify: {
+      group_wait_ms: parseDuration(r.notify?.group_wait ?? d.notify.group_wait),
+      max_age_ms: parseDuration(r.notify?.max_age ?? d.notify.max_age),
+      rate_limits: { ...(r.notify?.rate_limits ?? {}) },
+    },
     system: { sample_interval_ms: parseDuration(system.sample_interval), disks: [...system.disks] },
     retention: {
       windows_ms: parseDuration(ret.windows),

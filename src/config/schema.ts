@@ -52,6 +52,15 @@ export const CONFIG_SCHEMA = {
       additionalProperties: channelObject,
     },
     routes: { type: 'array', items: { type: 'object' } },
+    notify: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        group_wait: duration,
+        max_age: duration,
+        rate_limits: { type: 'object', additionalProperties: { type: ['number', 'null'], minimum: 0.001 } },
+      },
+    },
     system: {
       type: 'object',
       additionalProperties: false,

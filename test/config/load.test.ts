@@ -72,3 +72,15 @@ describe('loadConfig', () => {
     expect(problems('- a\n- b\n')).toEqual(['vigil.yaml:1:1: the configuration must be a mapping of keys (inputs, state_dir, …)']);
   });
 });
+
+describe('notify settings', () => {
+  it('default to immediate delivery, 24 h of retries and no extra rate limits, and accept overrides', () => {
+    expect(loadConfig({}).notify).toEqual({ group_wait_ms: 0, max_age_ms: 86_400_000, rate_limits: {} });
+    const c = parseConfigText('notify: { group_wait: 30s, max_age: 2h, rate_limits: { slack: null, ops: 5 } }\n', 'vigil.yaml', {});
+    expect(c.notify).toEqual({ group_wait_ms: 30_000, max_age_ms: 7_200_000, rate_limits: { slack: null, ops: 5 } });
+    expect(problems('notify: { max_age: soon, retries: 3 }\n')).toEqual([
+      'vigil.yaml:1:20: notify.max_age is not a duration (e.g. 15s, 5m, 7d)',
+      'vigil.yaml:1:26: unknown key "retries" in notify',
+    ]);
+  });
+});
