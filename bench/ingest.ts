@@ -62,7 +62,7 @@ async function vigil(file: string, stateDir: string): Promise<Result> {
   const { ingestFilesOnce } = await import('../src/ingest/once.js');
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  const r = ingestFilesOnce({ inputs: [file], stateDir });
+  const r = await ingestFilesOnce({ inputs: [file], stateDir });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   return { seconds, cpuSeconds: cpuSince(c0), lines: r.lines, maxRssMiB: process.resourceUsage().maxRSS / 1024, check: r.stats };
 }

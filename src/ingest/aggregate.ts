@@ -5,6 +5,7 @@ import type { Batch, FileDelta, SessionDelta, WindowCell } from '../store/batch.
 import { MINUTE, emptyBatch } from '../store/batch.js';
 import { Histogram } from '../store/histogram.js';
 import type { CardinalityGuard } from './cardinality.js';
+import { CELL_NUM, CELL_STR, SESS_NUM, SESS_STR, encodePart, type ChunkPart, type RingMeta, type StringTable } from './part.js';
 import { RecentRing } from './recent-ring.js';
 
 const SEP = '\u001f';
@@ -14,7 +15,8 @@ export interface AggregatorOptions {
   recentLines: number;
   /** Rejected-line samples kept per batch at most (the store keeps a bounded total). */
   samplesPerBatch: number;
-  guard: CardinalityGuard;
+  /** Caps distinct values per minute. Absent: values are kept raw (a parse worker's per-chunk part, capped when absorbed). */
+  guard?: CardinalityGuard;
   /** The longest line the tailer delivers (max_line_bytes): the recent-line ring holds at least one. */
   maxLineBytes?: number;
 }
@@ -65,7 +67,7 @@ export class Aggregator {
 
   /** One accepted line; `text` is the line as read (kept only if it ends up in recent_lines). */
   add(e: LogEvent, text: string): void {
-    const cell = this.count(e);
+    const cell = this.tally(e);
     this.ring.pushText(text, e.ts, e.level, cell.logger === e.logger ? cell.logger : e.logger, this.file!.file);
   }
 
@@ -74,7 +76,7 @@ export class Aggregator {
    * string kept per line. Call `endChunk(chunk)` before the chunk's buffer is reused.
    */
   addLine(e: LogEvent, start: number, end: number): void {
-    const cell = this.count(e);
+    const cell = this.tally(e);
     // The cell's copy of the logger name when equal: one string shared by many ring slots.
     this.ring.push(start, end, e.ts, e.level, cell.logger === e.logger ? cell.logger : e.logger, this.file!.file);
   }
@@ -84,7 +86,8 @@ export class Aggregator {
     this.ring.endChunk(chunk);
   }
 
-  private count(e: LogEvent): WindowCell {
+  /** Counts one accepted line (windows, sessions, file, last seen) without keeping it for recent_lines. */
+  tally(e: LogEvent): WindowCell {
     const f = this.file!;
     f.lines++;
     this.lines++;
@@ -129,6 +132,117 @@ export class Aggregator {
     if (this.batch.samples.length < this.opts.samplesPerBatch) {
       this.batch.samples.push({ at: now, file: f.file, offset, reason, detail, sample });
     }
+  }
+
+  /**
+   * Adds a part that a parse worker folded from one chunk (see chunk.ts). Parts must be
+   * absorbed in the order their chunks were read: new cells then meet the cardinality
+   * guard in the order their lines came, samples keep the first ones, and the ring the
+   * last lines. `bytes` is the chunk the part's ring entries point into.
+   */
+  absorb(p: ChunkPart, bytes: Buffer): void {
+    const pf = p.file;
+    const str = p.strings;
+    this.setFile(pf.file, pf.lastReadAt);
+    const f = this.file!;
+    f.lines += pf.lines;
+    f.rejected += pf.rejected;
+    f.repaired += pf.repaired;
+    f.overlong += pf.overlong;
+    if (pf.format !== null) f.format = pf.format;
+    if (pf.lastEventTs !== null && (f.lastEventTs === null || pf.lastEventTs > f.lastEventTs)) f.lastEventTs = pf.lastEventTs;
+    this.lines += pf.lines;
+
+    const { cellStr, cellNum, histOff, histPairs } = p;
+    for (let i = 0; i < p.nCells; i++) {
+      const q = i * CELL_STR;
+      const n = i * CELL_NUM;
+      const c = this.findCell(cellNum[n]!, str[cellStr[q]!]!, str[cellStr[q + 1]!]!, str[cellStr[q + 2]!]!, str[cellStr[q + 3]!]!);
+      c.lines += cellNum[n + 1]!;
+      c.ops += cellNum[n + 2]!;
+      c.opsFailed += cellNum[n + 3]!;
+      c.durCount += cellNum[n + 4]!;
+      c.durSum += cellNum[n + 5]!;
+      const lo = cellNum[n + 6]!;
+      const hi = cellNum[n + 7]!;
+      if (lo === lo && (c.durMin === null || lo < c.durMin)) c.durMin = lo;
+      if (hi === hi && (c.durMax === null || hi > c.durMax)) c.durMax = hi;
+      const h0 = histOff[i]!;
+      const h1 = histOff[i + 1]!;
+      if (h1 > h0) {
+        const counts = (c.hist ??= new Histogram()).counts;
+        for (let k = h0; k < h1; k++) {
+          const b = histPairs[2 * k]!;
+          counts.set(b, (counts.get(b) ?? 0) + histPairs[2 * k + 1]!);
+        }
+      }
+    }
+
+    const sessions = this.batch.sessions;
+    const { sessStr, sessNum } = p;
+    for (let i = 0; i < p.nSessions; i++) {
+      const q = i * SESS_STR;
+      const n = i * SESS_NUM;
+      const id = str[sessStr[q]!]!;
+      const userId = strOrNull(str, sessStr[q + 1]!);
+      const logger = strOrNull(str, sessStr[q + 2]!);
+      const stage = strOrNull(str, sessStr[q + 3]!);
+      const firstTs = sessNum[n]!;
+      const lastTs = sessNum[n + 1]!;
+      const finished = sessNum[n + 3]! as 0 | 1 | 2;
+      const fts = sessNum[n + 4]!;
+      const finishedTs = fts === fts ? fts : null;
+      const s = sessions.get(id);
+      if (s === undefined) {
+        sessions.set(id, { sessionId: id, userId, logger, firstTs, lastTs, stage, events: sessNum[n + 2]!, finished, finishedTs });
+        continue;
+      }
+      // A later delta of the same session, folded with the rules the store's upsert
+      // applies between batches (the stage follows the newer last event).
+      if (s.userId === null) s.userId = userId;
+      if (s.logger === null) s.logger = logger;
+      if (firstTs < s.firstTs) s.firstTs = firstTs;
+      if (lastTs >= s.lastTs) {
+        if (stage !== null) s.stage = stage;
+        s.lastTs = lastTs;
+      } else if (s.stage === null) s.stage = stage;
+      s.events += sessNum[n + 2]!;
+      if (finished > s.finished) s.finished = finished;
+      if (finishedTs !== null && (s.finishedTs === null || finishedTs > s.finishedTs)) s.finishedTs = finishedTs;
+    }
+
+    for (const l of p.lastSeen) {
+      const ls = this.batch.lastSeen.get(l.name);
+      if (ls === undefined) this.batch.lastSeen.set(l.name, l);
+      else if (l.eventTs > ls.eventTs) ls.eventTs = l.eventTs;
+    }
+    for (const e of p.parseErrors) {
+      const key = e.start + SEP + e.file + SEP + e.reason;
+      const q = this.batch.parseErrors.get(key);
+      if (q === undefined) this.batch.parseErrors.set(key, e);
+      else q.count += e.count;
+    }
+    for (const x of p.samples) if (this.batch.samples.length < this.opts.samplesPerBatch) this.batch.samples.push(x);
+    const r = p.ring;
+    if (r !== null && r.n > 0) {
+      for (let i = 0; i < r.n; i++) this.ring.push(r.start[i]!, r.end[i]!, r.ts[i]!, str[r.level[i]!]!, str[r.logger[i]!]!, f.file);
+      this.ring.endChunk(bytes);
+    }
+  }
+
+  /**
+   * The batch so far as a part, and a fresh batch (for a parse worker: an aggregator
+   * with no guard and no ring). `t` holds the strings `ring` refers to.
+   */
+  takePart(t: StringTable, ring: RingMeta | null): ChunkPart {
+    const b = this.batch;
+    const f = this.file ?? [...b.files.values()][0]!;
+    const part = encodePart(f, b.cells, b.sessions, { lastSeen: [...b.lastSeen.values()], parseErrors: [...b.parseErrors.values()], samples: b.samples, ring }, t);
+    this.batch = emptyBatch();
+    this.index = new Map();
+    this.file = null;
+    this.lines = 0;
+    return part;
   }
 
   checkpoint(cp: Batch['checkpoints'] extends Map<string, infer C> ? C : never): void {
@@ -192,6 +306,11 @@ export class Aggregator {
 
   private newCell(key: string, start: number, logger: string, level: string, stage: string, code: string): WindowCell {
     const g = this.opts.guard;
+    if (g === undefined) {
+      const cell: WindowCell = { start, logger, level, stage, errorCode: code, lines: 0, ops: 0, opsFailed: 0, durCount: 0, durSum: 0, durMin: null, durMax: null, hist: null };
+      this.batch.cells.set(key, cell);
+      return cell;
+    }
     const l2 = g.admit(start, 'logger', logger);
     const v2 = g.admit(start, 'level', level);
     const s2 = g.admit(start, 'stage', stage);
@@ -230,4 +349,8 @@ export class Aggregator {
     if (fin > s.finished) s.finished = fin;
     if (fin !== 0 && (s.finishedTs === null || e.ts > s.finishedTs)) s.finishedTs = e.ts;
   }
+}
+
+function strOrNull(strings: string[], i: number): string | null {
+  return i === -1 ? null : strings[i]!;
 }

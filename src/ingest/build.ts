@@ -1,11 +1,17 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
-import { BatchWriter, distinctInMinute, loadCheckpoints } from '../store/batch.js';
+import { BatchWriter, MINUTE, distinctInMinute, loadCheckpoints } from '../store/batch.js';
 import type { DB } from '../store/db.js';
 import { Tailer, type TailLog } from '../tail/index.js';
 import { Aggregator } from './aggregate.js';
 import { CardinalityGuard } from './cardinality.js';
+import { defaultParseWorkers } from './parse-pool.js';
 import { Pipeline, type CommitInfo, type IngestLog } from './pipeline.js';
+import { keepYoungGenerationSmall } from './young-gen.js';
+
+// Whatever runs the ingest runs it from the start with a small young generation: set
+// before config loading and the rest get the chance to grow it (see young-gen.ts).
+keepYoungGenerationSmall();
 
 export interface IngestParts {
   tailer: Tailer;
@@ -19,11 +25,21 @@ export type IngestConfig = Pick<Config, 'inputs' | 'max_line_bytes' | 'retention
  * The one composition of tail → parse → aggregate → store, shared by `vigil run`,
  * `vigil replay`, the benchmark and the tests, so they all exercise the same code.
  */
-export function buildIngest(o: { config: IngestConfig; db: DB; clock: Clock; log?: IngestLog; onCommit?: (c: CommitInfo) => void; batchBytes?: number }): IngestParts {
+export function buildIngest(o: {
+  config: IngestConfig;
+  db: DB;
+  clock: Clock;
+  log?: IngestLog;
+  onCommit?: (c: CommitInfo) => void;
+  batchBytes?: number;
+  /** Parse worker threads; default: two when the machine has two cores or more (see parse-pool.ts). */
+  parseWorkers?: number;
+}): IngestParts {
   const { config, db, clock } = o;
   const log: IngestLog = o.log ?? (() => {});
   const writer = new BatchWriter(db, { recentLines: config.retention.recent_lines, rejectedSamples: config.retention.rejected_samples });
-  const guard = new CardinalityGuard(config.cardinality, (start, dim) => distinctInMinute(db, start, dim));
+  const stored = db.prepare(`SELECT max(start) AS s FROM windows WHERE res = ${MINUTE}`).get() as { s: number | null };
+  const guard = new CardinalityGuard(config.cardinality, (start, dim) => distinctInMinute(db, start, dim), stored.s ?? -Infinity);
   const aggregator = new Aggregator({ recentLines: config.retention.recent_lines, samplesPerBatch: 100, guard, maxLineBytes: config.max_line_bytes });
   const tailLog: TailLog = (level, msg, data) => log(level, msg, data);
   const tailer = new Tailer({
@@ -39,6 +55,9 @@ export function buildIngest(o: { config: IngestConfig; db: DB; clock: Clock; log
     aggregator,
     clock,
     log,
+    parseWorkers: o.parseWorkers ?? defaultParseWorkers(),
+    recentLines: config.retention.recent_lines,
+    maxLineBytes: config.max_line_bytes,
     ...(o.onCommit ? { onCommit: o.onCommit } : {}),
     ...(o.batchBytes ? { batchBytes: o.batchBytes } : {}),
   });

@@ -8,17 +8,21 @@ import { buildIngest } from './build.js';
  * Ingests files to the end once, from whatever state `stateDir` holds, and returns the
  * stats over everything. For the benchmark and tests: the same pipeline as the agent.
  */
-export function ingestFilesOnce(o: { inputs: string[]; stateDir: string }): { lines: number; rejected: number; stats: Stats } {
+export async function ingestFilesOnce(o: { inputs: string[]; stateDir: string; parseWorkers?: number }): Promise<{ lines: number; rejected: number; stats: Stats }> {
   const base = loadConfig({});
   const config = { ...base, inputs: o.inputs.map((p) => ({ ...DEFAULTS.inputs[0], path: p })) };
   const db = openStore(o.stateDir);
   try {
-    const { tailer, pipeline } = buildIngest({ config, db, clock: systemClock });
+    const { tailer, pipeline } = buildIngest({ config, db, clock: systemClock, ...(o.parseWorkers !== undefined ? { parseWorkers: o.parseWorkers } : {}) });
     tailer.scan();
-    while (pipeline.drainSome(64).more) {
-      /* until caught up */
+    try {
+      while ((await pipeline.drainSome(64)).more) {
+        /* until caught up */
+      }
+    } finally {
+      await pipeline.close();
+      tailer.close();
     }
-    tailer.close();
     return { lines: pipeline.totals.lines, rejected: pipeline.totals.rejected, stats: computeStats(db, { from: 0, to: 8.64e15 }) };
   } finally {
     db.close();

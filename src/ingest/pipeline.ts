@@ -1,10 +1,10 @@
 import type { Clock } from '../clock.js';
-import { isRejected } from '../parse/event.js';
-import { parseLine, redactText, sampleText } from '../parse/index.js';
 import type { BatchWriter } from '../store/batch.js';
-import type { Tailer, LineSink, ReadResult } from '../tail/index.js';
+import type { Checkpoint, LineSink, ReadResult, Tailer } from '../tail/index.js';
 import { logicalName } from '../tail/index.js';
 import type { Aggregator } from './aggregate.js';
+import { ChunkParser, type ChunkDone } from './chunk.js';
+import { ParsePool } from './parse-pool.js';
 
 export interface IngestLog {
   (level: 'debug' | 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>): void;
@@ -19,6 +19,14 @@ export interface PipelineOptions {
   batchBytes?: number;
   /** During a catch-up, recent lines are written at least this often (always when caught up). */
   recentFlushMs?: number;
+  /** Worker threads that parse chunks (0: parse on the calling thread). Default 0. */
+  parseWorkers?: number;
+  /** Chunks (of up to 1 MiB) read but not merged yet, at most. */
+  readAhead?: number;
+  /** retention.recent_lines (the parse workers describe that many lines per chunk). */
+  recentLines?: number;
+  /** max_line_bytes: a parse worker's heap must hold such a line parsed. */
+  maxLineBytes?: number;
   log?: IngestLog;
   /** Called after every successful commit (rules evaluate the fresh data from here). */
   onCommit?: (c: CommitInfo) => void;
@@ -40,23 +48,72 @@ export interface DrainResult {
   batches: number;
 }
 
+/** A batch being read from the tailer, parsed and merged; committed when closed and merged. */
+interface ReadBatch {
+  fallbackTs: number;
+  /** Checkpoints before the batch's first read: where to rewind if it is not committed. */
+  before: Map<string, Checkpoint>;
+  reads: ReadResult[];
+  released: string[];
+  bytes: number;
+  /** Reading for this batch is over (it is full, or the tailer had nothing more). */
+  closed: boolean;
+  caughtUp: boolean;
+  /** Chunks read but not merged yet. */
+  pending: number;
+  lines: number;
+  rejected: number;
+  newest: number | null;
+}
+
+interface InFlight {
+  batch: ReadBatch;
+  result: ChunkDone | null;
+  error: Error | null;
+}
+
+const SAMPLES_PER_BATCH = 100;
+const CHUNK_BUFFER = (1 << 20) + (1 << 16);
+/**
+ * Chunks queued on a worker before this thread parses the next one itself: one being
+ * parsed and one waiting, so the worker never waits for this thread between chunks.
+ */
+const WORKER_QUEUE = 2;
+/** Chunks queued on a worker before a commit, during which this thread parses nothing. */
+const COMMIT_QUEUE = 6;
+
 /**
  * tail → parse → aggregate → store, one transaction per batch. The checkpoint of every
  * stream read in a batch is committed with the batch's data, and the tailer is rewound
- * when a commit fails, so each line is counted exactly once through any crash.
+ * when a batch is not committed, so each line is counted exactly once through any crash.
+ *
+ * The main thread reads chunks and hands them to parse workers; the parts come back
+ * and are merged in read order, so the batch is the same whichever worker parsed what.
+ * While one batch is merged and committed, the next is already being parsed (read
+ * ahead, never further than one batch).
  */
 export class Pipeline {
   private readonly batchBytes: number;
   private readonly recentFlushMs: number;
   private readonly log: IngestLog;
+  private readonly pool: ParsePool;
+  /** Parses the chunks no worker took. */
+  private readonly parser: ChunkParser;
+  private readonly window: number;
   private lastRecentFlush: number;
-  private chunkBase = 0;
-  private fallbackTs = 0;
-  /** The buffer the current chunk's lines are in (the tailer's, reused by its next read). */
+  private seq = 0;
+  // The chunk being read: its file, offset and line spans (the tailer's sink fills them).
   private chunk: Buffer | null = null;
-  private batchLines = 0;
-  private batchRejected = 0;
-  private batchNewest: number | null = null;
+  private chunkBase = 0;
+  private chunkPath = '';
+  private spans = new Int32Array(8192);
+  private nSpans = 0;
+  private maxEnd = 0;
+  /** Returned chunk buffers, reused for the next chunks. */
+  private readonly freeBytes: Uint8Array[] = [];
+  private readonly freeSpans: Int32Array[] = [];
+  /** drainSome calls run one after the other. */
+  private queue: Promise<unknown> = Promise.resolve();
   totals: DrainResult = { lines: 0, rejected: 0, bytes: 0, batches: 0 };
 
   private readonly sink: LineSink;
@@ -66,104 +123,221 @@ export class Pipeline {
     this.recentFlushMs = o.recentFlushMs ?? 10_000;
     this.lastRecentFlush = o.clock.now();
     this.log = o.log ?? (() => {});
-    const agg = o.aggregator;
+    const parserOptions = { recentLines: o.recentLines ?? 0, samplesPerBatch: SAMPLES_PER_BATCH };
+    this.parser = new ChunkParser(parserOptions);
+    this.pool = new ParsePool(o.parseWorkers ?? 0, parserOptions, o.maxLineBytes ?? 1 << 20);
+    this.window = o.readAhead ?? 8;
     this.sink = {
       begin: (path: string, offset: number) => {
         this.chunkBase = offset;
-        agg.setFile(logicalName(path), this.fallbackTs);
+        this.chunkPath = path;
       },
       line: (buf: Buffer, start: number, end: number) => {
-        const text = buf.toString('utf8', start, end);
-        const r = parseLine(text, this.fallbackTs);
-        if (isRejected(r)) {
-          this.batchRejected++;
-          agg.reject(r.rejected, r.detail, redactText(sampleText(buf.subarray(start, end))), this.chunkBase + start, this.fallbackTs);
-          return;
-        }
-        if (this.batchNewest === null || r.ts > this.batchNewest) this.batchNewest = r.ts;
-        this.batchLines++;
         this.chunk = buf;
-        agg.addLine(r, start, end);
+        this.addSpan(start, end);
+        this.maxEnd = end;
       },
       overlong: (_path: string, bytes: number) => {
-        this.batchRejected++;
-        agg.reject('too_long', `line longer than the limit (${bytes} bytes read so far)`, '', this.chunkBase, this.fallbackTs);
+        this.addSpan(-1, bytes);
       },
     };
   }
 
   /**
    * Reads and commits until nothing is pending or `maxBatches` batches were committed.
-   * Returns what it did; `more` tells whether data is still pending.
+   * Returns what it did; `more` tells whether data is still pending. Calls run one at a time.
    */
-  drainSome(maxBatches = Infinity): DrainResult & { more: boolean } {
+  drainSome(maxBatches = Infinity): Promise<DrainResult & { more: boolean }> {
+    const run = this.queue.then(() => this.drain(maxBatches));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Stops the parse workers (after the last drainSome). */
+  async close(): Promise<void> {
+    await this.queue;
+    await this.pool.close();
+  }
+
+  private async drain(maxBatches: number): Promise<DrainResult & { more: boolean }> {
     const done: DrainResult = { lines: 0, rejected: 0, bytes: 0, batches: 0 };
-    const { tailer, aggregator, writer, clock } = this.o;
-    for (;;) {
-      if (done.batches >= maxBatches) return { ...done, more: true };
-      this.fallbackTs = clock.now();
-      const before = new Map(tailer.checkpoints().map((c) => [c.fingerprint, c]));
-      let bytes = 0;
-      let caughtUp = false;
-      const read: ReadResult[] = [];
-      this.batchLines = 0;
-      this.batchRejected = 0;
-      this.batchNewest = null;
-      while (bytes < this.batchBytes) {
-        let r: ReadResult | null;
-        try {
-          r = tailer.readNext(this.sink, this.batchBytes - bytes);
-        } finally {
-          if (this.chunk !== null) aggregator.endChunk(this.chunk);
-          this.chunk = null;
+    const batches: ReadBatch[] = []; // not committed yet, oldest first; only the last one may be open
+    const chunks: InFlight[] = []; // read, not merged yet, in read order
+    await this.pool.ready();
+    try {
+      for (;;) {
+        this.pool.poll();
+        const b = batches[0];
+        if (b !== undefined && b.closed && b.pending === 0) {
+          if (b.reads.length === 0 && b.released.length === 0) return { ...done, more: false };
+          // Give the workers enough of the next batch to parse while this one is written.
+          while (this.pool.room(COMMIT_QUEUE) && this.readOne(batches, chunks, maxBatches - done.batches, COMMIT_QUEUE)) {
+            /* read ahead */
+          }
+          this.commit(b);
+          batches.shift();
+          done.lines += b.lines;
+          done.rejected += b.rejected;
+          done.bytes += b.bytes;
+          done.batches++;
+          this.o.onCommit?.({ lines: b.lines, rejected: b.rejected, bytes: b.bytes, newestEventTs: b.newest, caughtUp: b.caughtUp });
+          if (b.caughtUp) return { ...done, more: false };
+          if (done.batches >= maxBatches) return { ...done, more: true };
+          continue;
         }
-        if (r === null) {
-          caughtUp = true;
-          break;
+        const head = chunks[0];
+        if (head !== undefined && head.error !== null) throw head.error;
+        if (head !== undefined && head.result !== null) {
+          chunks.shift();
+          this.absorb(head);
+          continue;
         }
-        read.push(r);
-        bytes += r.bytes;
-        const c = r.checkpoint;
-        aggregator.checkpoint({
-          fingerprint: c.fingerprint,
-          path: c.path,
-          dev: c.dev,
-          ino: c.ino,
-          offset: c.offset,
-          skipping: c.skipping,
-          sizeSeen: c.size_at_checkpoint ?? null,
-          updatedAt: this.fallbackTs,
-        });
+        // The next chunk to merge is still being parsed: read (and maybe parse) another meanwhile.
+        if (this.readOne(batches, chunks, maxBatches - done.batches)) continue;
+        if (head === undefined) return { ...done, more: batches.length === 0 }; // nothing left to read or merge
+        await this.pool.wait();
       }
-      const released = tailer.takeReleased();
-      if (released.length > 0) aggregator.release(released);
-      if (read.length === 0 && released.length === 0) return { ...done, more: false };
-      const now = clock.now();
-      const flushRecent = caughtUp || now - this.lastRecentFlush >= this.recentFlushMs;
-      const batch = aggregator.take(flushRecent);
-      try {
-        writer.commit(batch);
-      } catch (e) {
-        // Nothing of the batch was written: go back to the committed offsets.
-        aggregator.discardRing();
-        for (const r of read) {
-          const cp = before.get(r.streamId);
-          if (cp) tailer.rewind(r.streamId, cp);
-        }
-        this.log('error', 'batch commit failed; the lines will be read again', { error: (e as Error).message, code: 'VIGIL_STATE_DIR' });
-        throw e;
+    } catch (e) {
+      if (batches.length > 0) {
+        // Nothing of these batches was committed: read it all again.
+        this.o.aggregator.take(false);
+        this.o.aggregator.discardRing();
+        this.rewind(batches[0]!.before, batches.flatMap((b) => b.reads));
+        this.log('error', 'batch failed; its lines will be read again', { error: (e as Error).message, code: 'VIGIL_STATE_DIR' });
       }
-      if (flushRecent) this.lastRecentFlush = now;
-      done.lines += this.batchLines;
-      done.rejected += this.batchRejected;
-      done.bytes += bytes;
-      done.batches++;
-      this.totals.lines += this.batchLines;
-      this.totals.rejected += this.batchRejected;
-      this.totals.bytes += bytes;
-      this.totals.batches++;
-      this.o.onCommit?.({ lines: this.batchLines, rejected: this.batchRejected, bytes, newestEventTs: this.batchNewest, caughtUp });
-      if (caughtUp) return { ...done, more: false };
+      throw e;
     }
+  }
+
+  private absorb(c: InFlight): void {
+    const d = c.result!;
+    this.o.aggregator.absorb(d.part, Buffer.from(d.bytes.buffer, d.bytes.byteOffset, d.bytes.byteLength));
+    this.freeBytes.push(d.bytes);
+    this.freeSpans.push(d.spans);
+    const b = c.batch;
+    b.pending--;
+    b.lines += d.lines;
+    b.rejected += d.rejected;
+    if (d.newest !== null && (b.newest === null || d.newest > b.newest)) b.newest = d.newest;
+  }
+
+  /**
+   * Reads one chunk, if fewer than `window` wait to be merged. Opens a new batch when
+   * the last one is full, unless that would read past the `budget` batches this call
+   * may commit. False when there is nothing to read now.
+   */
+  private readOne(batches: ReadBatch[], chunks: InFlight[], budget: number, queue = WORKER_QUEUE): boolean {
+    if (chunks.length >= this.window) return false;
+    let b = batches[batches.length - 1];
+    if (b === undefined || b.closed) {
+      if (b !== undefined && b.caughtUp) return false;
+      if (batches.length >= budget) return false;
+      b = this.openBatch();
+      batches.push(b);
+    }
+    const { tailer } = this.o;
+    this.nSpans = 0;
+    this.maxEnd = 0;
+    this.chunk = null;
+    const r = tailer.readNext(this.sink, this.batchBytes - b.bytes);
+    if (r === null) b.caughtUp = true;
+    else {
+      b.reads.push(r);
+      b.bytes += r.bytes;
+      if (this.nSpans > 0) {
+        chunks.push(this.dispatch(b, queue));
+        b.pending++;
+      }
+    }
+    if (b.caughtUp || b.bytes >= this.batchBytes) {
+      b.closed = true;
+      b.released = tailer.takeReleased();
+    }
+    return true;
+  }
+
+  private openBatch(): ReadBatch {
+    return {
+      fallbackTs: this.o.clock.now(),
+      before: new Map(this.o.tailer.checkpoints().map((c) => [c.fingerprint, c])),
+      reads: [],
+      released: [],
+      bytes: 0,
+      closed: false,
+      caughtUp: false,
+      pending: 0,
+      lines: 0,
+      rejected: 0,
+      newest: null,
+    };
+  }
+
+  /** Writes a merged batch with its checkpoints in one transaction (throws, having written nothing, on failure). */
+  private commit(b: ReadBatch): void {
+    const { aggregator, writer, clock } = this.o;
+    for (const r of b.reads) {
+      const c = r.checkpoint;
+      aggregator.checkpoint({
+        fingerprint: c.fingerprint,
+        path: c.path,
+        dev: c.dev,
+        ino: c.ino,
+        offset: c.offset,
+        skipping: c.skipping,
+        sizeSeen: c.size_at_checkpoint ?? null,
+        updatedAt: b.fallbackTs,
+      });
+    }
+    if (b.released.length > 0) aggregator.release(b.released);
+    const now = clock.now();
+    const flushRecent = b.caughtUp || now - this.lastRecentFlush >= this.recentFlushMs;
+    writer.commit(aggregator.take(flushRecent));
+    if (flushRecent) this.lastRecentFlush = now;
+    this.totals.lines += b.lines;
+    this.totals.rejected += b.rejected;
+    this.totals.bytes += b.bytes;
+    this.totals.batches++;
+  }
+
+  private rewind(before: Map<string, Checkpoint>, reads: ReadResult[]): void {
+    for (const r of reads) {
+      const cp = before.get(r.streamId);
+      if (cp) this.o.tailer.rewind(r.streamId, cp);
+    }
+  }
+
+  /** Copies the chunk just read (the tailer reuses its buffer) and has a worker parse it, or parses it here. */
+  private dispatch(batch: ReadBatch, queue: number): InFlight {
+    let bytes = this.freeBytes.pop();
+    // Room for a whole default read (1 MiB + 1), so buffers get reused.
+    if (bytes === undefined || bytes.length < this.maxEnd) bytes = new Uint8Array(new ArrayBuffer(Math.max(this.maxEnd, CHUNK_BUFFER)));
+    if (this.chunk !== null) this.chunk.copy(bytes, 0, 0, this.maxEnd);
+    let spans = this.freeSpans.pop();
+    if (spans === undefined || spans.length < 2 * this.nSpans) spans = new Int32Array(new ArrayBuffer(Math.max(this.spans.length, 2 * this.nSpans) * 4));
+    spans.set(this.spans.subarray(0, 2 * this.nSpans));
+    const job = { seq: this.seq++, file: logicalName(this.chunkPath), base: this.chunkBase, fallbackTs: batch.fallbackTs, bytes, spans, nSpans: this.nSpans };
+    const c: InFlight = { batch, result: null, error: null };
+    const taken = this.pool.offer(
+      job,
+      (d, e) => {
+        c.result = d;
+        c.error = e ?? null;
+      },
+      queue,
+    );
+    if (!taken) c.result = this.parser.parse(job);
+    return c;
+  }
+
+  private addSpan(start: number, end: number): void {
+    const i = 2 * this.nSpans;
+    if (i + 2 > this.spans.length) {
+      const s = new Int32Array(this.spans.length * 2);
+      s.set(this.spans);
+      this.spans = s;
+    }
+    this.spans[i] = start;
+    this.spans[i + 1] = end;
+    this.nSpans++;
   }
 }

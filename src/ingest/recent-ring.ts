@@ -16,7 +16,9 @@ export interface RingEntry {
 }
 
 export class RecentRing {
-  private readonly bytes: Buffer;
+  private bytes: Buffer;
+  /** What `bytes` may grow to. */
+  private readonly budget: number;
   /** Virtual (ever-growing) byte offset of each entry; physical = virtual % bytes.length. */
   private readonly vStart: Float64Array;
   private readonly len: Int32Array;
@@ -32,12 +34,13 @@ export class RecentRing {
 
   /**
    * `capacity` lines at most, in a byte budget of ~1 KiB a line (1–32 MiB), never less
-   * than `minBytes` (the longest line the tailer delivers, so every line fits).
+   * than `minBytes` (the longest line the tailer delivers, so every line fits). The
+   * buffer starts at 2 MiB and doubles only while the latest `capacity` lines do not fit.
    */
   constructor(capacity: number, minBytes = 0, byteBudget = Math.max(minBytes, Math.min(32 << 20, Math.max(1 << 20, capacity * 1024)))) {
     const n = Math.max(0, capacity);
-    // allocUnsafe: pages are touched (and count in RSS) only as lines are written.
-    this.bytes = Buffer.allocUnsafe(n > 0 ? byteBudget : 0);
+    this.budget = n > 0 ? byteBudget : 0;
+    this.bytes = Buffer.allocUnsafe(Math.min(this.budget, Math.max(minBytes, 2 << 20)));
     this.vStart = new Float64Array(n);
     this.len = new Int32Array(n);
     this.ts = new Float64Array(n);
@@ -71,15 +74,16 @@ export class RecentRing {
     if (k === 0) return;
     this.pending = 0;
     const n = this.len.length;
-    const C = this.bytes.length;
     const last = (this.next - 1 + n) % n;
     const end = this.vStart[last]! + this.len[last]!;
     let first = (this.next - k + n) % n;
     // The older kept lines: those whose slots this chunk's lines did not take.
     let older = Math.min(this.size, n - k);
+    const need = end - this.vStart[first]! + (older > 0 ? this.vEnd - this.vStart[(first - older + n) % n]! : 0);
+    if (need > this.bytes.length && this.bytes.length < this.budget) this.grow(first, older, Math.min(this.budget, Math.max(2 * this.bytes.length, need)));
     // Only a chunk bigger than the byte budget sheds lines here (the budget is sized to
     // avoid it); the kept lines must stay contiguous, so the older ones go too.
-    while (k > 0 && end - this.vStart[first]! > C) {
+    while (k > 0 && end - this.vStart[first]! > this.bytes.length) {
       this.level[first] = this.logger[first] = this.file[first] = undefined;
       first = first + 1 === n ? 0 : first + 1;
       k--;
@@ -89,7 +93,13 @@ export class RecentRing {
       this.size = 0;
       return;
     }
-    const start = this.vStart[first]!;
+    this.place(buf, first, k, older, this.vStart[first]!, end);
+  }
+
+  /** Copies chunk bytes [start, end) holding the `k` lines from slot `first` on; `older` lines before them stay if they fit. */
+  private place(buf: Buffer, first: number, k: number, older: number, start: number, end: number): void {
+    const n = this.len.length;
+    const C = this.bytes.length;
     const l = end - start;
     let v = this.vEnd;
     const p = v % C;
@@ -100,6 +110,23 @@ export class RecentRing {
     for (let j = first, m = 0; m < k; m++, j = j + 1 === n ? 0 : j + 1) this.vStart[j] = v + (this.vStart[j]! - start);
     this.vEnd = v + l;
     this.size = older + k;
+  }
+
+  /** A bigger buffer, with the `older` lines before slot `first` moved to its start, oldest first. */
+  private grow(first: number, older: number, size: number): void {
+    const n = this.len.length;
+    const C = this.bytes.length;
+    const bytes = Buffer.allocUnsafe(size);
+    let pos = 0;
+    for (let m = older; m > 0; m--) {
+      const j = (first - m + n) % n;
+      const p = this.vStart[j]! % C;
+      this.bytes.copy(bytes, pos, p, p + this.len[j]!);
+      this.vStart[j] = pos;
+      pos += this.len[j]!;
+    }
+    this.bytes = bytes;
+    this.vEnd = pos;
   }
 
   /** Keeps `text` as the newest line. */

@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Checkpoint } from '../tail/index.js';
 import type { DB } from './db.js';
-import { Histogram } from './histogram.js';
+import { Histogram, encodeDense } from './histogram.js';
 
 /**
  * What one ingest batch changes. Everything here is written by `commitBatch` in ONE
@@ -222,15 +222,20 @@ export class BatchWriter {
 
   /** Minute windows, plus their hour and day rollups (summed here first: one upsert per rollup cell). */
   private runRollups(cells: Iterable<WindowCell>): void {
-    const hours = new Map<string, WindowCell>();
-    const days = new Map<string, WindowCell>();
+    const hours = new Map<string, Rollup>();
+    const days = new Map<string, Rollup>();
     for (const c of cells) {
       this.runWindow(MINUTE, c);
       rollInto(hours, c, HOUR);
       rollInto(days, c, DAY);
     }
-    for (const h of hours.values()) this.runWindow(HOUR, h);
-    for (const d of days.values()) this.runWindow(DAY, d);
+    for (const h of hours.values()) this.runRollup(HOUR, h);
+    for (const d of days.values()) this.runRollup(DAY, d);
+  }
+
+  private runRollup(res: number, r: Rollup): void {
+    const c = r.cell;
+    this.upsertWindow.run(res, c.start, c.logger, c.level, c.stage, c.errorCode, c.lines, c.ops, c.opsFailed, c.durCount, c.durSum, c.durMin, c.durMax, r.hist === null ? null : encodeDense(r.hist));
   }
 
   private runWindow(res: number, c: WindowCell): void {
@@ -253,12 +258,33 @@ export class BatchWriter {
   }
 }
 
-function rollInto(into: Map<string, WindowCell>, c: WindowCell, res: number): void {
+/** A rollup cell being summed: its histogram as counts indexed by bucket (no Map to grow per bucket). */
+interface Rollup {
+  cell: WindowCell;
+  hist: number[] | null;
+}
+
+function rollInto(into: Map<string, Rollup>, c: WindowCell, res: number): void {
   const start = c.start - (c.start % res);
   const key = `${start}\u001f${c.logger}\u001f${c.level}\u001f${c.stage}\u001f${c.errorCode}`;
-  const r = into.get(key);
-  if (r === undefined) into.set(key, { ...c, start, hist: c.hist ? cloneHist(c.hist) : null });
-  else mergeCell(r, c);
+  let r = into.get(key);
+  if (r === undefined) {
+    const cell: WindowCell = { start, logger: c.logger, level: c.level, stage: c.stage, errorCode: c.errorCode, lines: 0, ops: 0, opsFailed: 0, durCount: 0, durSum: 0, durMin: null, durMax: null, hist: null };
+    into.set(key, (r = { cell, hist: null }));
+  }
+  const a = r.cell;
+  a.lines += c.lines;
+  a.ops += c.ops;
+  a.opsFailed += c.opsFailed;
+  a.durCount += c.durCount;
+  a.durSum += c.durSum;
+  if (c.durMin !== null && (a.durMin === null || c.durMin < a.durMin)) a.durMin = c.durMin;
+  if (c.durMax !== null && (a.durMax === null || c.durMax > a.durMax)) a.durMax = c.durMax;
+  if (c.hist !== null && c.hist.counts.size > 0) {
+    const h = (r.hist ??= []);
+    const counts = c.hist.counts;
+    for (const k of counts.keys()) h[k] = (h[k] ?? 0) + counts.get(k)!;
+  }
 }
 
 function cloneHist(h: Histogram): Histogram {

@@ -23,6 +23,8 @@ export function bucketValue(index: number): number {
   return BASE * Math.pow(GAMMA, index - 0.5);
 }
 
+let sortScratch = new Uint16Array(256);
+
 export class Histogram {
   readonly counts = new Map<number, number>();
 
@@ -47,10 +49,16 @@ export class Histogram {
   }
 
   encode(): Buffer {
-    const keys = [...this.counts.keys()].sort((a, b) => a - b);
-    const out = Buffer.allocUnsafe(keys.length * PAIR);
+    const n = this.counts.size;
+    // Bucket indexes sorted in a reused typed array: no array, no comparator calls per encode.
+    if (sortScratch.length < n) sortScratch = new Uint16Array(Math.max(n, sortScratch.length * 2));
+    let i = 0;
+    for (const k of this.counts.keys()) sortScratch[i++] = k;
+    const keys = sortScratch.subarray(0, n).sort();
+    const out = Buffer.allocUnsafe(n * PAIR);
     let p = 0;
-    for (const k of keys) {
+    for (i = 0; i < n; i++) {
+      const k = keys[i]!;
       out.writeUInt16LE(k, p);
       out.writeUInt32LE(Math.min(this.counts.get(k)!, 0xffff_ffff), p + 2);
       p += PAIR;

@@ -197,7 +197,7 @@ describe('Pipeline on hostile input (real files, the real tailer and store)', ()
       const db = openStore(':memory:');
       const { tailer, pipeline } = buildIngest({ config, db, clock: new ManualClock(Date.UTC(2026, 10, 22, 10, 5)) });
       tailer.scan();
-      while (pipeline.drainSome().more) {
+      while ((await pipeline.drainSome()).more) {
         /* drain */
       }
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();

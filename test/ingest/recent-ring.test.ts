@@ -37,6 +37,20 @@ describe('RecentRing', () => {
     expect(ring.drain().map((e) => e.text)).toEqual(['22', '33', '44', '55', '66']);
   });
 
+  it('grows its buffer (up to the budget) while the latest lines do not fit, keeping them in order', () => {
+    const ring = new RecentRing(10, 0, 8 << 20); // starts at 2 MiB
+    const line = (i: number) => String(i % 10).repeat(300_000);
+    const buf = Buffer.alloc(400_000);
+    for (let i = 0; i < 25; i++) {
+      const n = buf.write(line(i), 0);
+      ring.push(0, n, i, 'INFO', 'app', 'f.log');
+      ring.endChunk(buf);
+    }
+    const kept = ring.drain();
+    expect(kept.map((e) => e.ts)).toEqual([15, 16, 17, 18, 19, 20, 21, 22, 23, 24]);
+    expect(kept.every((e) => e.text === line(e.ts))).toBe(true);
+  });
+
   it('never keeps a line longer than the budget, and forgets everything on clear', () => {
     const ring = new RecentRing(5, 0, 8);
     feed(ring, [['short'], ['far too long for it']]);

@@ -1,0 +1,125 @@
+/**
+ * One chunk of a file → its lines parsed and folded into a ChunkPart. This is the
+ * per-line work of ingest (decode, JSON.parse, normalize, count); it runs in a parse
+ * worker, or inline when there is none, and depends only on the job, so which thread
+ * runs it changes nothing in the result.
+ */
+import { isRejected } from '../parse/event.js';
+import { parseLine, redactText, sampleText } from '../parse/index.js';
+import { Aggregator } from './aggregate.js';
+import { StringTable, partBuffers, type ChunkPart, type RingMeta } from './part.js';
+
+export interface ChunkJob {
+  /** Position in the pipeline's read order. */
+  seq: number;
+  /** Logical file name (rotation suffix stripped). */
+  file: string;
+  /** File offset of bytes[0]. */
+  base: number;
+  /** Event time for lines without a usable timestamp; also the rejected-line time. */
+  fallbackTs: number;
+  bytes: Uint8Array;
+  /** (start, end) byte spans of the lines in `bytes`; start -1 marks an over-long line, `end` bytes long so far. */
+  spans: Int32Array;
+  nSpans: number;
+}
+
+export interface ChunkDone {
+  seq: number;
+  /** The job's buffers, handed back for reuse. */
+  bytes: Uint8Array;
+  spans: Int32Array;
+  lines: number;
+  rejected: number;
+  /** Newest event time among the accepted lines, or null. */
+  newest: number | null;
+  part: ChunkPart;
+}
+
+export interface ChunkParserOptions {
+  /** retention.recent_lines: how many of the chunk's last accepted lines to describe for the ring. */
+  recentLines: number;
+  samplesPerBatch: number;
+}
+
+export class ChunkParser {
+  private readonly agg: Aggregator;
+  private rStart = new Int32Array(1024);
+  private rEnd = new Int32Array(1024);
+  private rTs = new Float64Array(1024);
+  private rLevel = new Int32Array(1024);
+  private rLogger = new Int32Array(1024);
+
+  constructor(private readonly opts: ChunkParserOptions) {
+    this.agg = new Aggregator({ recentLines: 0, samplesPerBatch: opts.samplesPerBatch });
+  }
+
+  parse(job: ChunkJob): ChunkDone {
+    const { fallbackTs, base, spans, nSpans } = job;
+    const buf = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
+    const agg = this.agg;
+    agg.setFile(job.file, fallbackTs);
+    const keep = this.opts.recentLines;
+    if (keep > 0 && this.rStart.length < nSpans) this.grow(nSpans);
+    const t = new StringTable();
+    let kept = 0;
+    let lines = 0;
+    let rejected = 0;
+    let newest: number | null = null;
+    for (let i = 0; i < nSpans; i++) {
+      const start = spans[2 * i]!;
+      const end = spans[2 * i + 1]!;
+      if (start === -1) {
+        rejected++;
+        agg.reject('too_long', `line longer than the limit (${end} bytes read so far)`, '', base, fallbackTs);
+        continue;
+      }
+      const text = buf.toString('utf8', start, end);
+      const r = parseLine(text, fallbackTs);
+      if (isRejected(r)) {
+        rejected++;
+        agg.reject(r.rejected, r.detail, redactText(sampleText(buf.subarray(start, end))), base + start, fallbackTs);
+        continue;
+      }
+      lines++;
+      if (newest === null || r.ts > newest) newest = r.ts;
+      const cell = agg.tally(r);
+      if (keep > 0) {
+        this.rStart[kept] = start;
+        this.rEnd[kept] = end;
+        this.rTs[kept] = r.ts;
+        this.rLevel[kept] = t.id(r.level);
+        // The cell's copy of the logger when equal: the table then finds it by identity.
+        this.rLogger[kept] = t.id(cell.logger === r.logger ? cell.logger : r.logger);
+        kept++;
+      }
+    }
+    let ring: RingMeta | null = null;
+    if (kept > 0) {
+      const from = Math.max(0, kept - keep);
+      ring = {
+        n: kept - from,
+        start: this.rStart.slice(from, kept),
+        end: this.rEnd.slice(from, kept),
+        ts: this.rTs.slice(from, kept),
+        level: this.rLevel.slice(from, kept),
+        logger: this.rLogger.slice(from, kept),
+      };
+    }
+    return { seq: job.seq, bytes: job.bytes, spans: job.spans, lines, rejected, newest, part: agg.takePart(t, ring) };
+  }
+
+  private grow(n: number): void {
+    const size = Math.max(n, this.rStart.length * 2);
+    this.rStart = new Int32Array(size);
+    this.rEnd = new Int32Array(size);
+    this.rTs = new Float64Array(size);
+    this.rLevel = new Int32Array(size);
+    this.rLogger = new Int32Array(size);
+  }
+}
+
+/** The typed arrays a ChunkDone can hand over without copying (postMessage transfer list). */
+export function transferablesOf(d: ChunkDone): ArrayBuffer[] {
+  return [d.bytes.buffer as ArrayBuffer, d.spans.buffer as ArrayBuffer, ...partBuffers(d.part)];
+}
