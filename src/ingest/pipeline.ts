@@ -115,6 +115,8 @@ export class Pipeline {
   /** drainSome calls run one after the other. */
   private queue: Promise<unknown> = Promise.resolve();
   totals: DrainResult = { lines: 0, rejected: 0, bytes: 0, batches: 0 };
+  /** Chunks a parse worker took (the rest were parsed on this thread). */
+  chunksToWorkers = 0;
 
   private readonly sink: LineSink;
 
@@ -325,7 +327,8 @@ export class Pipeline {
       },
       queue,
     );
-    if (!taken) c.result = this.parser.parse(job);
+    if (taken) this.chunksToWorkers++;
+    else c.result = this.parser.parse(job);
     return c;
   }
 
