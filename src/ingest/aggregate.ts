@@ -68,6 +68,7 @@ export class Aggregator {
   /** One accepted line; `text` is the line as read (kept only if it ends up in recent_lines). */
   add(e: LogEvent, text: string): void {
     const cell = this.tally(e);
+    if (cell === null) return;
     this.ring.pushText(text, e.ts, e.level, cell.logger === e.logger ? cell.logger : e.logger, this.file!.file);
   }
 
@@ -77,6 +78,7 @@ export class Aggregator {
    */
   addLine(e: LogEvent, start: number, end: number): void {
     const cell = this.tally(e);
+    if (cell === null) return;
     // The cell's copy of the logger name when equal: one string shared by many ring slots.
     this.ring.push(start, end, e.ts, e.level, cell.logger === e.logger ? cell.logger : e.logger, this.file!.file);
   }
@@ -86,14 +88,19 @@ export class Aggregator {
     this.ring.endChunk(chunk);
   }
 
-  /** Counts one accepted line (windows, sessions, file, last seen) without keeping it for recent_lines. */
-  tally(e: LogEvent): WindowCell {
+  /**
+   * Counts one accepted line (windows, sessions, file, last seen) without keeping it for
+   * recent_lines. A copy (`copy_of`: the line also stands in another file) counts as a line
+   * of its own file only, and returns null: its original carries the operation.
+   */
+  tally(e: LogEvent): WindowCell | null {
     const f = this.file!;
     f.lines++;
     this.lines++;
     if (e.repairs !== undefined) f.repaired++;
     f.format = e.format;
     if (f.lastEventTs === null || e.ts > f.lastEventTs) f.lastEventTs = e.ts;
+    if (e.copyOf !== undefined) return null;
 
     const cell = this.findCell(e.ts - (e.ts % MINUTE), e.logger, e.level, e.stage ?? '', e.errorCode ?? '');
     cell.lines++;

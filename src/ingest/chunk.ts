@@ -84,7 +84,7 @@ export class ChunkParser {
       lines++;
       if (newest === null || r.ts > newest) newest = r.ts;
       const cell = agg.tally(r);
-      if (keep > 0) {
+      if (cell !== null && keep > 0) {
         this.rStart[kept] = start;
         this.rEnd[kept] = end;
         this.rTs[kept] = r.ts;
