@@ -1,12 +1,14 @@
 /**
  * Realistic media-pipeline log lines (DESIGN §2, every field), deterministic for a
  * seed: sessions walk the seven stages, ~4 % of stages fail with an error code, and
- * ~20 sessions interleave at any time.
+ * ~20 sessions interleave at any time. Lines average ~270 bytes, as the benchmark asks.
  */
 import fs from 'node:fs';
 
 export const STAGES = ['upload', 'analysis', 'preparation', 'merging', 'compression', 'storage_upload', 'cleanup'] as const;
 const CODES = ['FFMPEG_FAILED', 'STORAGE_UPLOAD_FAILED', 'VALIDATION_FAILED', 'TIMEOUT'];
+const SIZED = new Set<string>(['upload', 'compression', 'storage_upload']);
+const STACK = 'Traceback (most recent call last):\n  File "worker.py", line 88, in run_stage\nRuntimeError: exit code 1';
 
 export interface Truth {
   lines: number;
@@ -39,18 +41,18 @@ export function generate(file: string, lines: number, opts: { seed?: number; sta
   type S = { id: string; user: string; stage: number; started: boolean };
   const active: S[] = [];
   for (let i = 0; i < lines; i++) {
-    while (active.length < 20) active.push({ id: `sess-${hex(r, 12)}`, user: `user-${(r() * 5000) | 0}`, stage: 0, started: false });
+    while (active.length < 20) active.push({ id: `sess-${hex(r, 8)}`, user: `user-${(r() * 5000) | 0}`, stage: 0, started: false });
     const k = (r() * active.length) | 0;
     const s = active[k]!;
     ts += (r() * step * 2) | 0;
     const stage = STAGES[s.stage]!;
-    const corr = hex(r, 16);
+    const corr = hex(r, 8);
     let o: Record<string, unknown>;
     if (s.stage >= STAGES.length) {
       o = { timestamp: new Date(ts).toISOString(), level: 'INFO', logger: 'media_processing', message: 'Session completed', event: 'session_completed', session_id: s.id, user_id: s.user, correlation_id: corr, video_count: 1 + ((r() * 4) | 0) };
       active.splice(k, 1);
     } else if (!s.started) {
-      o = { timestamp: new Date(ts).toISOString(), level: 'INFO', logger: 'media_processing', message: `Stage ${stage} started`, event: 'stage_started', session_id: s.id, user_id: s.user, correlation_id: corr, stage, file_size_bytes: (r() * 5e8) | 0 };
+      o = { timestamp: new Date(ts).toISOString(), level: 'INFO', logger: 'media_processing', message: `${stage} started`, event: 'stage_started', session_id: s.id, user_id: s.user, correlation_id: corr, stage };
       s.started = true;
     } else {
       const failed = r() < 0.04;
@@ -63,10 +65,13 @@ export function generate(file: string, lines: number, opts: { seed?: number; sta
         b.failed++;
         const code = CODES[(r() * CODES.length) | 0]!;
         truth.errorCodes[code] = (truth.errorCodes[code] ?? 0) + 1;
-        o = { timestamp: new Date(ts).toISOString(), level: 'ERROR', logger: 'media_processing', message: `Stage ${stage} failed: ${code}`, event: 'processing_error', session_id: s.id, user_id: s.user, correlation_id: corr, stage, success: false, duration_seconds: dur, error_code: code, error: 'exit code 1' };
+        o = { timestamp: new Date(ts).toISOString(), level: 'ERROR', logger: 'media_processing', message: `${stage} failed: ${code}`, event: 'processing_error', session_id: s.id, user_id: s.user, correlation_id: corr, stage, success: false, duration_seconds: dur, error_code: code, error: 'exit code 1', stack: STACK };
         s.stage = STAGES.length; // the session ends after a failure
       } else {
-        o = { timestamp: new Date(ts).toISOString(), level: 'INFO', logger: 'media_processing', message: `Stage ${stage} completed`, event: 'stage_completed', session_id: s.id, user_id: s.user, correlation_id: corr, stage, success: true, duration_seconds: dur, file_size_bytes: (r() * 5e8) | 0, video_count: 1 };
+        o = { timestamp: new Date(ts).toISOString(), level: 'INFO', logger: 'media_processing', message: `${stage} completed`, event: 'stage_completed', session_id: s.id, user_id: s.user, correlation_id: corr, stage, success: true, duration_seconds: dur };
+        // The stages that move files report their size.
+        if (SIZED.has(stage)) o.file_size_bytes = (r() * 5e8) | 0;
+        o.video_count = 1;
         s.stage++;
       }
       s.started = false;
