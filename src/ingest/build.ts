@@ -7,11 +7,9 @@ import { Aggregator } from './aggregate.js';
 import { CardinalityGuard } from './cardinality.js';
 import { defaultParseWorkers } from './parse-pool.js';
 import { Pipeline, type CommitInfo, type IngestLog } from './pipeline.js';
-import { keepYoungGenerationSmall } from './young-gen.js';
-
-// Whatever runs the ingest runs it from the start with a small young generation: set
-// before config loading and the rest get the chance to grow it (see young-gen.ts).
-keepYoungGenerationSmall();
+// Whatever runs the ingest keeps a small young generation (see heap.ts); a program
+// that imports young-gen.js first keeps it from the very start.
+import './heap.js';
 
 export interface IngestParts {
   tailer: Tailer;

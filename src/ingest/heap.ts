@@ -1,28 +1,38 @@
+/**
+ * Heap sizing for ingest. Importing this module applies keepHeapSmall(), so a program
+ * that imports it first (before modules that allocate while loading) has the small
+ * young generation from the start.
+ */
 import v8 from 'node:v8';
 
-let applied = false;
-
 /**
- * Keeps V8's young generation at its first size (1 MiB semi-spaces) in this process
- * and in the workers it starts. Parsing during a catch-up allocates fast and keeps
- * batch data alive for a while, and V8 answers by growing the young generation to
- * 16 MiB semi-spaces: ~30 MB more resident per thread, for no gain in speed here
- * (measured: the small one keeps fresh allocations in cache and costs no more CPU).
- * A process-wide flag, read by V8 each time it considers growing. Starting a worker
- * thread resets V8's flags, so the parse pool applies it `again` once its workers run.
+ * Keeps V8's heaps small, in this process and in the workers it starts:
+ * - the young generation stays at the size it has (1 MiB semi-spaces if nothing grew it
+ *   yet). Parsing allocates fast and keeps batch data alive a while, and V8 answers by
+ *   growing it to 16 MiB semi-spaces: ~20-30 MB more resident per thread;
+ * - the old generation is collected when it has grown by half since the last full
+ *   collection, not by the default factor of up to 4: batch data dies at each commit,
+ *   and ~20 MB of it would otherwise pile up before a collection.
+ * Measured on 1M lines: peak RSS 157 -> 131-136 MB, no more CPU.
+ * These are process-wide flags, read by V8 each time it considers resizing. Creating an
+ * isolate (a worker thread) resets the first one, hence `again` once a worker runs.
  */
-export function keepYoungGenerationSmall(again = false): void {
+export function keepHeapSmall(again = false): void {
   if (applied && !again) return;
   applied = true;
   v8.setFlagsFromString('--semi-space-growth-factor=1');
+  v8.setFlagsFromString('--heap-growing-percent=50');
 }
 
+let applied = false;
+keepHeapSmall();
+
 /**
- * The young generation (semi-space size, MiB) of the isolates created from now on:
- * V8 reads it when it sets up a heap. A parse worker does nothing but allocate and
- * drop per-line objects, and a few MiB keep a chunk's live state from being copied
- * over and over.
+ * The initial old-generation size (MiB; 0: V8's default) of the isolates created from
+ * now on. V8 reads it when it sets up a heap; reset it once the isolate exists. A parse
+ * worker keeps almost nothing, and by default V8 lets an old generation grow to half
+ * its limit before the first full collection.
  */
-export function nextIsolatesSemiSpace(mb: number): void {
-  v8.setFlagsFromString(`--min-semi-space-size=${mb}`);
+export function nextIsolatesInitialOldSpace(mb: number): void {
+  v8.setFlagsFromString(`--initial-old-space-size=${mb}`);
 }

@@ -1,3 +1,5 @@
+// First: the heap settings apply before the other modules load (see heap.ts).
+import './heap.js';
 import { systemClock } from '../clock.js';
 import { DEFAULTS, loadConfig } from '../config/load.js';
 import { openStore } from '../store/db.js';

@@ -9,11 +9,11 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { ChunkDone, ChunkJob, ChunkParserOptions } from './chunk.js';
-import { keepYoungGenerationSmall, nextIsolatesSemiSpace } from './young-gen.js';
+import { keepHeapSmall, nextIsolatesInitialOldSpace } from './heap.js';
 
 const WORKER_URL = new URL('./parse-worker.js', import.meta.url);
 const MAX_LOST = 3;
-const WORKER_SEMI_SPACE_MB = 4;
+const WORKER_INITIAL_OLD_SPACE_MB = 8;
 
 /**
  * One worker when there are two cores or more and the worker script exists as
@@ -57,9 +57,9 @@ export class ParsePool {
   }
 
   /**
-   * Starts the workers that are not running and resolves when they are ready. Node
-   * resets V8's flags while a worker starts, so the young-generation cap is applied
-   * again once it has (see young-gen.ts); the heavy work waits for that.
+   * Starts the workers that are not running and resolves when they are ready. Creating
+   * a worker's isolate resets a heap flag, applied again once it runs (see heap.ts);
+   * the heavy work waits for that.
    */
   async ready(): Promise<void> {
     if (!this.closed && this.lost < MAX_LOST) for (let i = 0; i < this.slots.length; i++) if (this.slots[i] === null) this.spawn(i);
@@ -67,7 +67,9 @@ export class ParsePool {
     const s = this.starting;
     this.starting = [];
     await Promise.all(s);
-    keepYoungGenerationSmall(true);
+    // Back to this thread's settings: creating an isolate reset the growth factor.
+    nextIsolatesInitialOldSpace(0);
+    keepHeapSmall(true);
   }
 
   /** Whether a worker has fewer than `maxPending` jobs. */
@@ -124,16 +126,21 @@ export class ParsePool {
 
   private spawn(i: number): Slot {
     const { port1, port2 } = new MessageChannel();
-    nextIsolatesSemiSpace(WORKER_SEMI_SPACE_MB);
+    nextIsolatesInitialOldSpace(WORKER_INITIAL_OLD_SPACE_MB);
     const worker = new Worker(WORKER_URL, {
       workerData: { options: this.opts, port: port2 },
       transferList: [port2],
-      // A fixed young generation (see young-gen.ts); the old one holds one chunk at a
-      // time: room for the longest line parsed (its string, and objects several times
-      // its size), no more.
-      resourceLimits: { maxYoungGenerationSizeMb: 3 * WORKER_SEMI_SPACE_MB, maxOldGenerationSizeMb: Math.max(64, Math.ceil((16 * this.maxLineBytes) / 2 ** 20)) },
+      // The young generation stays small (see heap.ts); the old one holds one chunk
+      // at a time: room for the longest line parsed (its string, and objects several
+      // times its size), no more.
+      resourceLimits: { maxOldGenerationSizeMb: Math.max(64, Math.ceil((16 * this.maxLineBytes) / 2 ** 20)) },
     });
     worker.unref();
+    // The worker's isolate exists: its creation reset the flags this thread relies on.
+    worker.once('online', () => {
+      nextIsolatesInitialOldSpace(0);
+      keepHeapSmall(true);
+    });
     const slot: Slot = { worker, port: port1, pending: new Map(), ready: false };
     this.starting.push(
       new Promise<void>((resolve) => {

@@ -1,11 +1,12 @@
 /** A parse worker: chunks in, ChunkParts out on the port it was given (see chunk.ts, parse-pool.ts). */
+// First: creating this thread's isolate reset a heap flag (see heap.ts).
+import { keepHeapSmall } from './heap.js';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ChunkParser, transferablesOf, type ChunkJob, type ChunkParserOptions } from './chunk.js';
-import { keepYoungGenerationSmall } from './young-gen.js';
 
 const { options, port } = workerData as { options: ChunkParserOptions; port: MessagePort };
 const parser = new ChunkParser(options);
-keepYoungGenerationSmall(true);
+keepHeapSmall(true);
 port.postMessage({ ready: true });
 
 parentPort!.on('message', (job: ChunkJob) => {
