@@ -102,11 +102,11 @@ export class ChunkParser {
         this.rEnd[kept] = end;
         this.rTs[kept] = r.ts;
         const level = r.level;
-        if (level !== lastLevel) lastLevelId = t.id((lastLevel = level));
+        if (lastLevelId === -1 || level !== lastLevel) lastLevelId = t.id((lastLevel = level));
         this.rLevel[kept] = lastLevelId;
         // The cell's copy of the logger when equal: then compared by identity.
         const logger = cell.logger === r.logger ? cell.logger : r.logger;
-        if (logger !== lastLogger) lastLoggerId = t.id((lastLogger = logger));
+        if (lastLoggerId === -1 || logger !== lastLogger) lastLoggerId = t.id((lastLogger = logger));
         this.rLogger[kept] = lastLoggerId;
         kept++;
       }
