@@ -9,11 +9,12 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { ChunkDone, ChunkJob, ChunkParserOptions } from './chunk.js';
-import { keepHeapSmall, nextIsolatesInitialOldSpace } from './heap.js';
+import { keepHeapSmall, nextIsolatesHeap } from './heap.js';
 
 const WORKER_URL = new URL('./parse-worker.js', import.meta.url);
 const MAX_LOST = 3;
-const WORKER_INITIAL_OLD_SPACE_MB = 8;
+const WORKER_HEAP = { semiSpaceMb: 2, initialOldSpaceMb: 8 };
+const DEFAULT_HEAP = { semiSpaceMb: 0, initialOldSpaceMb: 0 };
 
 /**
  * One worker when there are two cores or more and the worker script exists as
@@ -68,7 +69,7 @@ export class ParsePool {
     this.starting = [];
     await Promise.all(s);
     // Back to this thread's settings: creating an isolate reset the growth factor.
-    nextIsolatesInitialOldSpace(0);
+    nextIsolatesHeap(DEFAULT_HEAP);
     keepHeapSmall(true);
   }
 
@@ -126,7 +127,7 @@ export class ParsePool {
 
   private spawn(i: number): Slot {
     const { port1, port2 } = new MessageChannel();
-    nextIsolatesInitialOldSpace(WORKER_INITIAL_OLD_SPACE_MB);
+    nextIsolatesHeap(WORKER_HEAP);
     const worker = new Worker(WORKER_URL, {
       workerData: { options: this.opts, port: port2 },
       transferList: [port2],
@@ -138,7 +139,7 @@ export class ParsePool {
     worker.unref();
     // The worker's isolate exists: its creation reset the flags this thread relies on.
     worker.once('online', () => {
-      nextIsolatesInitialOldSpace(0);
+      nextIsolatesHeap(DEFAULT_HEAP);
       keepHeapSmall(true);
     });
     const slot: Slot = { worker, port: port1, pending: new Map(), ready: false };

@@ -209,7 +209,9 @@ export class BatchWriter {
   private write(b: Batch): void {
     this.runRollups(b.cells.values());
     // Positional parameters: binding by name costs a property lookup per column per row.
-    for (const s of b.sessions.values()) this.upsertSession.run(s.sessionId, s.userId, s.logger, s.firstTs, s.lastTs, s.stage, s.events, s.finished, s.finishedTs);
+    // In key order: session ids are random, and consecutive upserts then share B-tree pages.
+    const sessions = [...b.sessions.values()].sort(bySessionId);
+    for (const s of sessions) this.upsertSession.run(s.sessionId, s.userId, s.logger, s.firstTs, s.lastTs, s.stage, s.events, s.finished, s.finishedTs);
     if (b.recent.length > 0) {
       for (const r of b.recent) this.insertRecent.run(r.ts, r.level, r.logger, r.file, r.line);
       this.pruneRecent.run(this.limits.recentLines);
@@ -261,6 +263,10 @@ export class BatchWriter {
       c.hist && c.hist.counts.size > 0 ? c.hist.encode() : null,
     );
   }
+}
+
+function bySessionId(a: SessionDelta, b: SessionDelta): number {
+  return a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : 0;
 }
 
 /** A rollup cell being summed: its histogram as counts indexed by bucket (no Map to grow per bucket). */
