@@ -263,6 +263,11 @@ export class Aggregator {
     }
   }
 
+  /** Lines wait in the ring for recent_lines. */
+  hasRecent(): boolean {
+    return this.ring.length > 0;
+  }
+
   isEmpty(): boolean {
     const b = this.batch;
     return b.files.size === 0 && b.checkpoints.size === 0 && b.released.length === 0 && this.ring.length === 0;

@@ -171,7 +171,15 @@ export class Pipeline {
         this.pool.poll();
         const b = batches[0];
         if (b !== undefined && b.closed && b.pending === 0) {
-          if (b.reads.length === 0 && b.released.length === 0) return { ...done, more: false };
+          if (b.reads.length === 0 && b.released.length === 0) {
+            // Caught up, nothing new. Lines of the last batches may still wait in the ring
+            // (that batch filled up right at the end of the data): write them now.
+            if (this.o.aggregator.hasRecent()) {
+              this.o.writer.commit(this.o.aggregator.take(true));
+              this.lastRecentFlush = this.o.clock.now();
+            }
+            return { ...done, more: false };
+          }
           // Give the workers enough of the next batch to parse while this one is written.
           while (this.pool.room(COMMIT_QUEUE) && this.readOne(batches, chunks, maxBatches - done.batches, COMMIT_QUEUE)) {
             /* read ahead */

@@ -224,3 +224,33 @@ describe('Pipeline on hostile input (real files, the real tailer and store)', ()
     }
   });
 });
+
+describe('Pipeline recent lines', () => {
+  it('writes the latest lines once caught up, even when the last batch filled up right at the end of the data', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { buildIngest } = await import('../../src/ingest/build.js');
+    const { loadConfig } = await import('../../src/config/load.js');
+    const { ManualClock } = await import('../../src/clock.js');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-recent-'));
+    try {
+      const file = path.join(dir, 'app.log');
+      const text = Array.from({ length: 40 }, (_, i) => JSON.stringify({ timestamp: '2026-11-22T10:00:00Z', level: 'INFO', message: `m${i}` })).join('\n') + '\n';
+      fs.writeFileSync(file, text);
+      const base = loadConfig({});
+      const config = { ...base, max_line_bytes: 2048, retention: { ...base.retention, recent_lines: 25 }, inputs: [{ ...base.inputs[0]!, path: file }] };
+      const db = openStore(':memory:');
+      // One batch is exactly the file: it is full (not known to be caught up) when the data ends.
+      const { tailer, pipeline } = buildIngest({ config, db, clock: new ManualClock(Date.UTC(2026, 10, 22, 10, 5)), batchBytes: Buffer.byteLength(text) });
+      tailer.scan();
+      expect(await pipeline.drainSome()).toMatchObject({ lines: 40, batches: 1, more: false });
+      const lines = db.prepare('SELECT line FROM recent_lines ORDER BY seq').all() as { line: string }[];
+      expect(lines.map((l) => JSON.parse(l.line).message)).toEqual(Array.from({ length: 25 }, (_, i) => `m${i + 15}`));
+      tailer.close();
+      db.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
