@@ -72,7 +72,13 @@ function dump(db: import('../../src/store/db.js').DB): Record<string, unknown[]>
   };
 }
 
-async function ingest(d: Dist, file: string, parseWorkers: number, failCommit?: number): Promise<{ tables: Record<string, unknown[]>; failures: number; toWorkers: number }> {
+async function ingest(
+  d: Dist,
+  file: string,
+  parseWorkers: number,
+  failCommit?: number,
+  killWorkerAfter?: number,
+): Promise<{ tables: Record<string, unknown[]>; failures: number; toWorkers: number }> {
   const base = d.loadConfig({});
   const config = { ...base, max_line_bytes: 2048, inputs: [{ ...base.inputs[0]!, path: file }] };
   const db = d.openStore(':memory:');
@@ -87,13 +93,19 @@ async function ingest(d: Dist, file: string, parseWorkers: number, failCommit?: 
       commit.call(this, b);
     };
   }
+  let drains = 0;
   try {
     tailer.scan();
     for (;;) {
+      if (++drains === killWorkerAfter) {
+        // The worker dies with chunks in flight (a crash, an out-of-memory).
+        const pool = (pipeline as unknown as { pool: { slots: ({ worker: { terminate(): Promise<number> } } | null)[] } }).pool;
+        void pool.slots[0]!.worker.terminate();
+      }
       try {
         if (!(await pipeline.drainSome(3)).more) break;
       } catch (e) {
-        expect((e as Error).message).toBe('disk full');
+        expect((e as Error).message).toMatch(killWorkerAfter !== undefined ? /parse worker/ : /disk full/);
         failures++;
       }
     }
@@ -133,5 +145,15 @@ describe('parse workers', () => {
     expect(failed.toWorkers).toBeGreaterThan(0);
     // recent_lines differ by design: a failed batch discards the ring of latest lines.
     expect({ ...failed.tables, recent: [] }).toEqual({ ...clean.tables, recent: [] });
+  });
+
+  it('survive a worker that dies mid-batch: the batch is read again, a new worker takes over', async () => {
+    requireBuild();
+    const d = await load();
+    const input = writeInput();
+    const clean = await ingest(d, input.file, 1);
+    const crashed = await ingest(d, input.file, 1, undefined, 2);
+    expect(crashed.failures).toBe(1);
+    expect({ ...crashed.tables, recent: [] }).toEqual({ ...clean.tables, recent: [] });
   });
 });
