@@ -263,6 +263,11 @@ export class Aggregator {
     }
   }
 
+  /** How many lines the ring keeps for recent_lines. */
+  get recentCapacity(): number {
+    return Math.max(0, this.opts.recentLines);
+  }
+
   /** Lines wait in the ring for recent_lines. */
   hasRecent(): boolean {
     return this.ring.length > 0;

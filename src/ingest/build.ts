@@ -54,7 +54,6 @@ export function buildIngest(o: {
     clock,
     log,
     parseWorkers: o.parseWorkers ?? defaultParseWorkers(),
-    recentLines: config.retention.recent_lines,
     maxLineBytes: config.max_line_bytes,
     ...(o.onCommit ? { onCommit: o.onCommit } : {}),
     ...(o.batchBytes ? { batchBytes: o.batchBytes } : {}),

@@ -19,7 +19,8 @@ const DEFAULT_HEAP = { semiSpaceMb: 0, initialOldSpaceMb: 0 };
 /**
  * One worker when there are two cores or more and the worker script exists as
  * JavaScript (the built agent; tests running the TypeScript sources parse inline).
- * One, not two: the calling thread parses too, and each worker costs ~25 MB.
+ * One, not two: the calling thread parses too, so two cores are busy; a third thread
+ * would only contend for them, and each worker costs ~15-20 MB of memory.
  */
 export function defaultParseWorkers(): number {
   if (!import.meta.url.endsWith('.js') || !fs.existsSync(fileURLToPath(WORKER_URL))) return 0;

@@ -23,7 +23,7 @@ export interface PipelineOptions {
   parseWorkers?: number;
   /** Chunks (of up to 1 MiB) read but not merged yet, at most. */
   readAhead?: number;
-  /** retention.recent_lines (the parse workers describe that many lines per chunk). */
+  /** How many of a chunk's last lines the parsers describe for recent_lines. Default: the aggregator's. */
   recentLines?: number;
   /** max_line_bytes: a parse worker's heap must hold such a line parsed. */
   maxLineBytes?: number;
@@ -87,10 +87,11 @@ const COMMIT_QUEUE = 6;
  * stream read in a batch is committed with the batch's data, and the tailer is rewound
  * when a batch is not committed, so each line is counted exactly once through any crash.
  *
- * The main thread reads chunks and hands them to parse workers; the parts come back
- * and are merged in read order, so the batch is the same whichever worker parsed what.
- * While one batch is merged and committed, the next is already being parsed (read
- * ahead, never further than one batch).
+ * The calling thread reads chunks, offers each to a parse worker and parses it itself
+ * when the worker already has enough queued; the parts are merged in read order, so the
+ * batch is the same whichever thread parsed what. While the next chunk to merge is
+ * being parsed, reading goes on (at most `readAhead` chunks, into the next batches only
+ * as far as this call may commit), and a commit first queues work for the worker.
  */
 export class Pipeline {
   private readonly batchBytes: number;
@@ -125,7 +126,7 @@ export class Pipeline {
     this.recentFlushMs = o.recentFlushMs ?? 10_000;
     this.lastRecentFlush = o.clock.now();
     this.log = o.log ?? (() => {});
-    const parserOptions = { recentLines: o.recentLines ?? 0, samplesPerBatch: SAMPLES_PER_BATCH };
+    const parserOptions = { recentLines: o.recentLines ?? o.aggregator.recentCapacity, samplesPerBatch: SAMPLES_PER_BATCH };
     this.parser = new ChunkParser(parserOptions);
     this.pool = new ParsePool(o.parseWorkers ?? 0, parserOptions, o.maxLineBytes ?? 1 << 20);
     this.window = o.readAhead ?? 8;
