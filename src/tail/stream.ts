@@ -44,12 +44,16 @@ export class TailStream {
   /** Round-robin stamp: the stream served least recently goes first. */
   served = 0;
   /**
-   * Why the stream has no file: `restored` from a checkpoint and not found yet, or
-   * `truncated` and looking for the copy (copytruncate). Null while bound.
+   * Why the stream has no file: `restored` from a checkpoint and not found yet, `away`
+   * because its file left the globs' view while still linked (it may come back: a scan
+   * racing a rotation, or a file moved out and back), or `truncated` and looking for the
+   * copy (copytruncate). Null while bound.
    */
-  unbound: 'restored' | 'truncated' | null;
+  unbound: 'restored' | 'away' | 'truncated' | null;
   /** Scans since the stream lost (or never had) its file. */
   unboundScans = 0;
+  /** When the stream lost (or, restored, started without) its file. */
+  unboundAt: number;
   /** For a restored stream: the size recorded with the checkpoint. */
   sizeAtCheckpoint = 0;
   /** The inode a truncated stream must not rebind to (the truncated file itself). */
@@ -72,7 +76,19 @@ export class TailStream {
     this.offset = offset;
     this.skipping = skipping;
     this.unbound = unbound;
+    this.unboundAt = now;
     this.lastGrowthAt = now;
+  }
+
+  /** Close the descriptor and wait, unbound, for the file to be found again. */
+  unbind(why: 'away' | 'truncated', now: number): void {
+    this.closeFd();
+    this.sizeAtCheckpoint = this.lastSize;
+    this.unbound = why;
+    this.unboundScans = 0;
+    this.unboundAt = now;
+    this.missedScans = 0;
+    this.vanishedAt = null;
   }
 
   bind(fd: number, file: FileRef, size: number, now: number): void {

@@ -33,10 +33,11 @@ import type { Checkpoint, FileStatus, InputSpec, LineSink, ReadResult, TailerOpt
 export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
 export const DEFAULT_READ_CHUNK_BYTES = 1 << 20;
 export const DEFAULT_ORPHAN_GRACE_MS = 5000;
+export const DEFAULT_FORGET_AFTER_MS = 3_600_000;
 /** Keys of released streams remembered so a later stream with the same first line gets its own key. */
 const RETIRED_KEYS_KEPT = 10_000;
 /** Scans a family waits for an unbound stream of its own before reading newer files anyway. */
-const MAX_WAIT_SCANS = 3;
+const MAX_WAIT_SCANS = 2;
 
 interface Found extends DiscoveredFile {
   fp: string | null;
@@ -61,6 +62,7 @@ export class Tailer {
   private readonly maxLineBytes: number;
   private readonly buf: Buffer;
   private readonly orphanGraceMs: number;
+  private readonly forgetAfterMs: number;
   private readonly log: TailLog;
   private readonly now: () => number;
   private readonly streams = new Map<string, TailStream>();
@@ -85,6 +87,7 @@ export class Tailer {
     if (!Number.isInteger(chunk)) throw new RangeError(`readChunkBytes must be an integer, got ${opts.readChunkBytes}`);
     this.buf = Buffer.allocUnsafe(chunk);
     this.orphanGraceMs = opts.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS;
+    this.forgetAfterMs = opts.forgetAfterMs ?? DEFAULT_FORGET_AFTER_MS;
     this.log = opts.log ?? (() => {});
     this.now = opts.now ?? systemClock.now;
     const t = this.now();
@@ -133,15 +136,23 @@ export class Tailer {
 
     for (const s of [...this.streams.values()]) {
       if (s.unbound !== null) s.unboundScans++;
-      if (s.unbound === 'restored' && !this.incomplete && ++s.missedScans >= 2) {
-        // No file begins with this stream's first line any more: it was deleted while we were
-        // stopped. Two scans, because one can race a rotation and miss a file changing name.
-        this.log('info', 'checkpointed file is gone', { fingerprint: s.key, path: s.path, offset: s.offset });
+      if ((s.unbound === 'restored' || s.unbound === 'away') && this.isForgotten(s, now)) {
+        this.log('info', 'file not seen for a long time; its checkpoint is dropped', { fingerprint: s.key, path: s.path, offset: s.offset, unseenMs: now - s.unboundAt });
         this.release(s);
       } else if (s.unbound === null && s.vanishedAt !== null && this.isFinished(s, now)) {
         const partial = s.knownSize - s.offset;
-        this.log('info', 'released a deleted file after draining it', { fingerprint: s.key, path: s.path, offset: s.offset, ...(partial > 0 ? { unterminatedBytes: partial } : {}) });
-        this.release(s);
+        const extra = { fingerprint: s.key, path: s.path, offset: s.offset, ...(partial > 0 ? { unterminatedBytes: partial } : {}) };
+        if (s.deleted) {
+          // No name left: the content can never be seen again, its checkpoint can go.
+          this.log('info', 'released a deleted file after draining it', extra);
+          this.release(s);
+        } else {
+          // Still linked somewhere, just not where the globs look — or a scan raced a rotation
+          // and missed it under its new name. Releasing would re-read it from 0 if it shows up
+          // again, so keep its key and offset (the descriptor is closed) until forgetAfterMs.
+          this.log('info', 'file left the watched paths; its offset is kept in case it comes back', extra);
+          s.unbind('away', now);
+        }
       }
     }
     this.scans++;
@@ -205,6 +216,15 @@ export class Tailer {
   }
 
   /**
+   * An unbound stream's file (restored from a checkpoint, or gone out of view) has been looked
+   * for long enough. Time, not scans: a scan racing a rotation can miss a file that is only
+   * changing names, and forgetting a file that is still there means reading it twice.
+   */
+  private isForgotten(s: TailStream, now: number): boolean {
+    return !this.incomplete && s.unboundScans >= 2 && now - s.unboundAt >= this.forgetAfterMs;
+  }
+
+  /**
    * A vanished stream is done when drained and quiet for the grace period. A file that still
    * has a link was renamed: it must also have been missed by two scans, since a scan can race
    * a rotation and miss a file that is only changing name.
@@ -218,6 +238,10 @@ export class Tailer {
   private refreshBound(byInode: Map<string, Found>, now: number): void {
     for (const s of this.streams.values()) {
       if (s.fd === null) continue;
+      const id = inodeId(s.dev, s.ino);
+      const f = byInode.get(id);
+      // Claimed before anything can fail: a file a stream holds must never become a second stream.
+      if (f) f.claimed = true;
       let size: number;
       let fp: string | null;
       try {
@@ -231,10 +255,7 @@ export class Tailer {
         continue;
       }
       s.ioBlocked = false;
-      const id = inodeId(s.dev, s.ino);
-      const f = byInode.get(id);
       if (f) {
-        f.claimed = true;
         s.path = f.path;
         s.family = f.family;
         s.rank = f.rank;
@@ -249,9 +270,7 @@ export class Tailer {
       }
       if (size < s.lastSize || fp !== s.headFp) {
         this.log('info', 'file truncated', { fingerprint: s.key, path: s.path, offset: s.offset, size, previousSize: s.lastSize });
-        s.closeFd();
-        s.unbound = 'truncated';
-        s.unboundScans = 0;
+        s.unbind('truncated', now);
         s.excludeInode = id;
         if (f) {
           f.claimed = false;
@@ -274,14 +293,17 @@ export class Tailer {
     for (const s of waiting) {
       const same = candidates(s).find((f) => f.dev === s.dev && f.ino === s.ino);
       if (!same) continue;
-      if (s.unbound === 'restored' && same.size < s.sizeAtCheckpoint) {
+      if (s.unbound !== 'truncated' && same.size < s.sizeAtCheckpoint) {
         same.rewritten = true;
         continue;
       }
+      const back = s.unbound === 'away';
       if (!this.bindTo(s, same, now)) retryLater.add(s);
+      else if (back) this.log('info', 'file is back in view; reading on from its offset', { fingerprint: s.key, path: s.path, offset: s.offset });
     }
     for (const s of waiting) {
-      if (s.unbound === null || retryLater.has(s)) continue;
+      // A file that went away is known by its inode: it is back on it, or not back.
+      if (s.unbound === null || s.unbound === 'away' || retryLater.has(s)) continue;
       if (!isSaltedKey(s.key)) {
         // A copy (or a file renamed into place by copying) keeps the family; a same first line
         // in another family is a coincidence.
@@ -409,7 +431,8 @@ export class Tailer {
     // truncated stream's copy) waits a few scans rather than read newer lines first.
     let waiting: Set<string> | null = null;
     for (const s of this.streams.values()) {
-      if (s.unbound !== null && s.unboundScans < MAX_WAIT_SCANS) (waiting ??= new Set()).add(s.family);
+      // A stream that went away was drained first: nothing older to wait for.
+      if (s.unbound !== null && s.unbound !== 'away' && s.unboundScans < MAX_WAIT_SCANS) (waiting ??= new Set()).add(s.family);
     }
     const oldest = new Map<string, TailStream>();
     for (const s of this.streams.values()) {

@@ -86,6 +86,13 @@ export interface TailerOptions {
    * because a writer may still hold it. Default 5000 ms.
    */
   orphanGraceMs?: number;
+  /**
+   * How long a stream whose file is nowhere in view (renamed out of the globs, or a
+   * checkpoint whose file was not found after a restart) is remembered before its
+   * checkpoint is dropped. Until then the file is read on from its offset if it shows up
+   * again, never from 0. Default 1 hour.
+   */
+  forgetAfterMs?: number;
   log?: TailLog;
   now?: () => number;
 }
