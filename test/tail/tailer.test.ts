@@ -480,21 +480,31 @@ describe('rotation', () => {
     h.close();
   });
 
-  it('a rotated file out of view for a while and back is read on from its offset, never again from 0', () => {
-    const h = new Harness({ inputs: input(), orphanGraceMs: 0 });
+  /**
+   * 1..10 in a rotated app.log.1, 11..20 in app.log, both read; then app.log.1 moved out of
+   * the glob's view (as a scan racing a rotation cascade sees it, or an operator's mv) for
+   * `scans` scans. Returns where it is now.
+   */
+  const rotatedThenAside = (h: Harness, scans: number): string => {
     append(log, 1, 10);
     h.pump();
     fs.renameSync(log, `${log}.1`);
     append(log, 11, 20);
     h.pump();
-    // Out of the glob's view (as a scan racing a rotation cascade sees it, or an operator's mv).
-    fs.renameSync(`${log}.1`, path.join(dir, 'aside'));
-    for (let i = 0; i < 5; i++) h.pump();
+    const aside = path.join(dir, 'aside');
+    fs.renameSync(`${log}.1`, aside);
+    for (let i = 0; i < scans; i++) h.pump();
+    return aside;
+  };
+
+  it('a rotated file out of view for a while and back is read on from its offset, never again from 0', () => {
+    const h = new Harness({ inputs: input(), orphanGraceMs: 0 });
+    const aside = rotatedThenAside(h, 5);
     expect(h.logs.some((l) => l.msg === 'file left the watched paths; its offset is kept in case it comes back')).toBe(true);
     expect(h.tailer.files().map((f) => path.basename(f.path))).toEqual(['app.log']); // its descriptor is closed
     expect(h.committed.size).toBe(2); // and its checkpoint kept
-    append(path.join(dir, 'aside'), 21, 25, 'late');
-    fs.renameSync(path.join(dir, 'aside'), `${log}.2`);
+    append(aside, 21, 25, 'late');
+    fs.renameSync(aside, `${log}.2`);
     h.pump();
     expect(h.sink.numbers()).toEqual(range(1, 20));
     expect(h.sink.numbers('late')).toEqual(range(21, 25));
@@ -504,16 +514,10 @@ describe('rotation', () => {
 
   it('a file out of view across a restart is still read on from its checkpoint when it is back', () => {
     const h = new Harness({ inputs: input(), orphanGraceMs: 0 });
-    append(log, 1, 10);
-    h.pump();
-    fs.renameSync(log, `${log}.1`);
-    append(log, 11, 20);
-    h.pump();
-    fs.renameSync(`${log}.1`, path.join(dir, 'aside'));
-    for (let i = 0; i < 3; i++) h.pump();
+    const aside = rotatedThenAside(h, 3);
     h.restart();
     for (let i = 0; i < 3; i++) h.pump();
-    fs.renameSync(path.join(dir, 'aside'), `${log}.1`);
+    fs.renameSync(aside, `${log}.1`);
     h.pump();
     expect(h.sink.numbers()).toEqual(range(1, 20));
     h.close();
