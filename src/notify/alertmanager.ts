@@ -1,8 +1,7 @@
-import { systemClock, type Clock } from '../clock.js';
-import { deliverable, neverThrow } from './batch.js';
-import { DEFAULT_HTTP_TIMEOUT_MS, combineFailures, describeError, httpCall, isFailure, redactUrl } from './http.js';
+import { combineFailures, describeError, isFailure, redactUrl } from './http.js';
+import { HttpChannel, postLabel } from './http-channel.js';
 import { OptionReader, checkHttpUrl } from './options.js';
-import type { AlertMessage, Channel, ChannelContext, FetchLike, HealthResult, SendOutcome } from './types.js';
+import type { AlertMessage, ChannelContext, HealthResult, SendOutcome } from './types.js';
 
 export interface AlertmanagerOptions {
   /** One Alertmanager, or every member of a cluster (each gets every alert, as Prometheus does). */
@@ -37,53 +36,34 @@ export interface AlertmanagerAlert {
  * Alertmanager API v2 (`POST /api/v2/alerts`). The delivery counts when any member accepts:
  * a cluster gossips alerts between members, so one copy is enough.
  */
-export class AlertmanagerChannel implements Channel {
-  readonly name: string;
-  /** Always true: a resolve is how Alertmanager learns an alert ended. */
-  readonly sendResolved = true;
+export class AlertmanagerChannel extends HttpChannel {
   private readonly bases: string[];
   private readonly resolveTimeoutMs: number;
   private readonly generatorUrl: string | undefined;
-  private readonly timeoutMs: number;
-  private readonly clock: Clock;
-  private readonly fetchFn: FetchLike | undefined;
 
   constructor(options: AlertmanagerOptions, ctx: ChannelContext = {}) {
-    this.name = ctx.name ?? 'alertmanager';
-    const o = new OptionReader(this.name, 'alertmanager', options, KNOWN);
-    this.bases = o.stringList('url').map((u) => {
+    const o = new OptionReader(ctx.name ?? 'alertmanager', 'alertmanager', options, KNOWN);
+    const bases = o.stringList('url').map((u) => {
       checkHttpUrl(u, (problem) => o.error('url', problem));
       return u.replace(/\/+$/, '');
     });
-    this.resolveTimeoutMs = o.durationMs('resolve_timeout', DEFAULT_RESOLVE_TIMEOUT_MS);
-    this.generatorUrl = o.has('generator_url') ? o.url('generator_url') : undefined;
-    this.timeoutMs = o.durationMs('timeout', DEFAULT_HTTP_TIMEOUT_MS);
-    this.clock = ctx.clock ?? systemClock;
-    this.fetchFn = ctx.fetch;
+    const resolveTimeoutMs = o.durationMs('resolve_timeout', DEFAULT_RESOLVE_TIMEOUT_MS);
+    const generatorUrl = o.has('generator_url') ? o.url('generator_url') : undefined;
+    // Always sends resolves: a resolve is how Alertmanager learns an alert ended.
+    super(o, ctx, { label: o.channel, sendResolved: true });
+    this.bases = bases;
+    this.resolveTimeoutMs = resolveTimeoutMs;
+    this.generatorUrl = generatorUrl;
   }
 
-  send(batch: AlertMessage[], signal?: AbortSignal): Promise<SendOutcome> {
-    return neverThrow(this.name, async () => {
-      const alerts = deliverable(batch, true);
-      if (alerts.length === 0) return { ok: true };
-      const now = this.clock.now();
-      const body = alerts.map((a) => this.toAlertmanager(a, now));
-      const outcomes = await Promise.all(
-        this.bases.map(async (base) => {
-          const answer = await httpCall(`${base}/api/v2/alerts`, {
-            json: body,
-            timeoutMs: this.timeoutMs,
-            signal,
-            fetch: this.fetchFn,
-            now: () => this.clock.now(),
-            label: `${this.name}: POST ${redactUrl(base)}`,
-          });
-          return answer.outcome;
-        }),
-      );
-      if (outcomes.some((o) => o.ok)) return { ok: true };
-      return combineFailures(outcomes.filter(isFailure));
-    });
+  protected override async deliver(alerts: AlertMessage[], signal: AbortSignal | undefined): Promise<SendOutcome> {
+    const now = this.clock.now();
+    const body = alerts.map((a) => this.toAlertmanager(a, now));
+    const outcomes = await Promise.all(
+      this.bases.map((base) => this.postJson(`${base}/api/v2/alerts`, body, signal, { label: postLabel(this.name, base) })),
+    );
+    if (outcomes.some((o) => o.ok)) return { ok: true };
+    return combineFailures(outcomes.filter(isFailure));
   }
 
   toAlertmanager(a: AlertMessage, now: number): AlertmanagerAlert {
@@ -101,7 +81,7 @@ export class AlertmanagerChannel implements Channel {
   }
 
   /** GET /-/healthy on every member; healthy when any is, as for delivery. */
-  async healthcheck(): Promise<HealthResult> {
+  override async healthcheck(): Promise<HealthResult> {
     const results = await Promise.all(
       this.bases.map(async (base) => {
         const shown = redactUrl(base);

@@ -1,11 +1,9 @@
 import { hostname } from 'node:os';
-import { systemClock, type Clock } from '../clock.js';
-import { deliverable, neverThrow } from './batch.js';
 import { truncate } from './format.js';
-import { DEFAULT_HTTP_TIMEOUT_MS, combineFailures, httpCall, isFailure, redactUrl } from './http.js';
+import { combineFailures, isFailure } from './http.js';
+import { HttpChannel, postLabel } from './http-channel.js';
 import { OptionReader } from './options.js';
-import { probeReachable } from './probe.js';
-import type { AlertMessage, Channel, ChannelContext, FetchLike, HealthResult, SendOutcome } from './types.js';
+import type { AlertMessage, ChannelContext, HealthResult, SendOutcome } from './types.js';
 
 export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
 export const PAGERDUTY_SUMMARY_MAX = 1024;
@@ -51,34 +49,27 @@ export interface PagerDutyEvent {
  * an alert's identity, so the resolve closes the incident the trigger opened and a re-sent
  * trigger is folded into the open incident instead of paging twice.
  */
-export class PagerDutyChannel implements Channel {
-  readonly name: string;
-  readonly sendResolved: boolean;
+export class PagerDutyChannel extends HttpChannel {
   private readonly routingKey: string;
   private readonly url: string;
   private readonly source: string;
   private readonly labelsFor: { component: string; group: string; class: string };
-  private readonly timeoutMs: number;
-  private readonly clock: Clock;
-  private readonly fetchFn: FetchLike | undefined;
-  private readonly label: string;
 
   constructor(options: PagerDutyOptions, ctx: ChannelContext = {}) {
-    this.name = ctx.name ?? 'pagerduty';
-    const o = new OptionReader(this.name, 'pagerduty', options, KNOWN);
-    this.routingKey = o.string('routing_key');
-    this.url = o.url('url', PAGERDUTY_EVENTS_URL);
-    this.source = o.string('source', hostname());
-    this.labelsFor = {
+    const o = new OptionReader(ctx.name ?? 'pagerduty', 'pagerduty', options, KNOWN);
+    const routingKey = o.string('routing_key');
+    const url = o.url('url', PAGERDUTY_EVENTS_URL);
+    const source = o.string('source', hostname());
+    const labelsFor = {
       component: o.string('component_label', 'component'),
       group: o.string('group_label', 'group'),
       class: o.string('class_label', 'class'),
     };
-    this.timeoutMs = o.durationMs('timeout', DEFAULT_HTTP_TIMEOUT_MS);
-    this.sendResolved = o.boolean('send_resolved', true);
-    this.clock = ctx.clock ?? systemClock;
-    this.fetchFn = ctx.fetch;
-    this.label = `${this.name}: POST ${redactUrl(this.url)}`;
+    super(o, ctx, { label: postLabel(o.channel, url) });
+    this.routingKey = routingKey;
+    this.url = url;
+    this.source = source;
+    this.labelsFor = labelsFor;
   }
 
   /**
@@ -86,25 +77,16 @@ export class PagerDutyChannel implements Channel {
    * for less traffic, not more) and the whole batch is retried — safe, thanks to dedup_key.
    * Permanent failures of single events do not stop the others.
    */
-  send(batch: AlertMessage[], signal?: AbortSignal): Promise<SendOutcome> {
-    return neverThrow(this.label, async () => {
-      const failures = [];
-      for (const alert of deliverable(batch, this.sendResolved)) {
-        const answer = await httpCall(this.url, {
-          json: this.event(alert),
-          timeoutMs: this.timeoutMs,
-          signal,
-          fetch: this.fetchFn,
-          now: () => this.clock.now(),
-          label: `${this.label} (alert ${alert.id})`,
-        });
-        if (isFailure(answer.outcome)) {
-          failures.push(answer.outcome);
-          if (answer.outcome.retry === 'transient') break;
-        }
+  protected override async deliver(alerts: AlertMessage[], signal: AbortSignal | undefined): Promise<SendOutcome> {
+    const failures = [];
+    for (const alert of alerts) {
+      const outcome = await this.postJson(this.url, this.event(alert), signal, { label: `${this.label} (alert ${alert.id})` });
+      if (isFailure(outcome)) {
+        failures.push(outcome);
+        if (outcome.retry === 'transient') break;
       }
-      return combineFailures(failures);
-    });
+    }
+    return combineFailures(failures);
   }
 
   event(alert: AlertMessage): PagerDutyEvent {
@@ -138,11 +120,11 @@ export class PagerDutyChannel implements Channel {
    * over HTTP. No event is sent: the Events API has no test mode, and a fake trigger would page
    * someone. Reachability is a HEAD request; any HTTP status counts.
    */
-  async healthcheck(): Promise<HealthResult> {
+  override async healthcheck(): Promise<HealthResult> {
     if (!/^[A-Za-z0-9]{32}$/.test(this.routingKey)) {
       return { ok: false, message: `${this.name}: routing_key does not look like a PagerDuty integration key (32 letters and digits, got ${this.routingKey.length} characters)` };
     }
-    const probe = await probeReachable(this.url, { timeoutMs: this.timeoutMs, fetch: this.fetchFn, label: `${this.name}: ${redactUrl(this.url)}` });
+    const probe = await this.probe(this.url);
     return { ok: probe.ok, message: `${probe.message}; routing_key has the expected shape` };
   }
 }

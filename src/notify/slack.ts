@@ -1,10 +1,9 @@
 import type { IncomingWebhookSendArguments } from '@slack/webhook';
-import { systemClock, type Clock } from '../clock.js';
-import { deliverable, neverThrow } from './batch.js';
 import { batchTitle, formatLabels, formatValue, stateWord, truncate } from './format.js';
-import { DEFAULT_HTTP_TIMEOUT_MS, httpCall, redactUrl } from './http.js';
+import { redactUrl } from './http.js';
+import { HttpChannel, postLabel } from './http-channel.js';
 import { OptionReader } from './options.js';
-import type { AlertMessage, Channel, ChannelContext, FetchLike, HealthResult, SendOutcome } from './types.js';
+import type { AlertMessage, ChannelContext, HealthResult, SendOutcome } from './types.js';
 
 export interface SlackOptions {
   webhook_url: string;
@@ -31,40 +30,18 @@ export type SlackPayload = Required<Pick<IncomingWebhookSendArguments, 'text' | 
  * response headers, so a 429's Retry-After is lost, and it takes no per-call AbortSignal. The
  * payload is still typed with the library's IncomingWebhookSendArguments.
  */
-export class SlackChannel implements Channel {
-  readonly name: string;
-  readonly sendResolved: boolean;
+export class SlackChannel extends HttpChannel {
   private readonly url: string;
-  private readonly timeoutMs: number;
-  private readonly clock: Clock;
-  private readonly fetchFn: FetchLike | undefined;
-  private readonly label: string;
 
   constructor(options: SlackOptions, ctx: ChannelContext = {}) {
-    this.name = ctx.name ?? 'slack';
-    const o = new OptionReader(this.name, 'slack', options, KNOWN);
-    this.url = o.url('webhook_url');
-    this.timeoutMs = o.durationMs('timeout', DEFAULT_HTTP_TIMEOUT_MS);
-    this.sendResolved = o.boolean('send_resolved', true);
-    this.clock = ctx.clock ?? systemClock;
-    this.fetchFn = ctx.fetch;
-    this.label = `${this.name}: POST ${redactUrl(this.url)}`;
+    const o = new OptionReader(ctx.name ?? 'slack', 'slack', options, KNOWN);
+    const url = o.url('webhook_url');
+    super(o, ctx, { label: postLabel(o.channel, url) });
+    this.url = url;
   }
 
-  send(batch: AlertMessage[], signal?: AbortSignal): Promise<SendOutcome> {
-    return neverThrow(this.label, async () => {
-      const alerts = deliverable(batch, this.sendResolved);
-      if (alerts.length === 0) return { ok: true };
-      const answer = await httpCall(this.url, {
-        json: slackPayload(alerts),
-        timeoutMs: this.timeoutMs,
-        signal,
-        fetch: this.fetchFn,
-        now: () => this.clock.now(),
-        label: this.label,
-      });
-      return answer.outcome;
-    });
+  protected override deliver(alerts: AlertMessage[], signal: AbortSignal | undefined): Promise<SendOutcome> {
+    return this.postJson(this.url, slackPayload(alerts), signal);
   }
 
   /**
@@ -72,7 +49,7 @@ export class SlackChannel implements Channel {
    * channel — so the check is only that the URL has the shape Slack issues. Hosts other than
    * hooks.slack.com (a relay, a test receiver) are accepted as they are.
    */
-  async healthcheck(): Promise<HealthResult> {
+  override async healthcheck(): Promise<HealthResult> {
     const u = new URL(this.url);
     const shown = redactUrl(u);
     if (u.hostname === 'hooks.slack.com') {
