@@ -1,7 +1,7 @@
 import type { LogEvent } from '../parse/event.js';
 import { isOperation, operationFailed } from '../parse/event.js';
 import { redactForStorage } from '../parse/index.js';
-import type { Batch, FileDelta, SessionDelta, WindowCell } from '../store/batch.js';
+import type { Batch, CheckpointRow, FileDelta, SessionDelta, WindowCell } from '../store/batch.js';
 import { MINUTE, emptyBatch } from '../store/batch.js';
 import { Histogram } from '../store/histogram.js';
 import type { CardinalityGuard } from './cardinality.js';
@@ -252,7 +252,7 @@ export class Aggregator {
     return part;
   }
 
-  checkpoint(cp: Batch['checkpoints'] extends Map<string, infer C> ? C : never): void {
+  checkpoint(cp: CheckpointRow): void {
     this.batch.checkpoints.set(cp.fingerprint, cp);
   }
 

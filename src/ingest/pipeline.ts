@@ -289,19 +289,7 @@ export class Pipeline {
   /** Writes a merged batch with its checkpoints in one transaction (throws, having written nothing, on failure). */
   private commit(b: ReadBatch): void {
     const { aggregator, writer, clock } = this.o;
-    for (const r of b.reads) {
-      const c = r.checkpoint;
-      aggregator.checkpoint({
-        fingerprint: c.fingerprint,
-        path: c.path,
-        dev: c.dev,
-        ino: c.ino,
-        offset: c.offset,
-        skipping: c.skipping,
-        sizeSeen: c.size_at_checkpoint ?? null,
-        updatedAt: b.fallbackTs,
-      });
-    }
+    for (const r of b.reads) aggregator.checkpoint({ ...r.checkpoint, updatedAt: b.fallbackTs });
     if (b.released.length > 0) aggregator.release(b.released);
     const now = clock.now();
     const flushRecent = b.caughtUp || now - this.lastRecentFlush >= this.recentFlushMs;

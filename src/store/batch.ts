@@ -72,15 +72,8 @@ export interface RejectedSample {
   sample: string;
 }
 
-export interface CheckpointRow {
-  fingerprint: string;
-  path: string;
-  dev: number;
-  ino: number;
-  offset: number;
-  skipping: boolean;
-  /** Largest size seen for the bound inode (the tailer's size_at_checkpoint). */
-  sizeSeen: number | null;
+/** A tailer checkpoint as the batch stores it (`size_at_checkpoint` is the column size_seen). */
+export interface CheckpointRow extends Checkpoint {
   updatedAt: number;
 }
 
@@ -189,7 +182,7 @@ export class BatchWriter {
       ON CONFLICT (kind, name) DO UPDATE SET event_ts = max(event_ts, excluded.event_ts)`);
     this.upsertCheckpoint = db.prepare(`
       INSERT INTO checkpoints (fingerprint, path, dev, ino, offset, skipping, size_seen, updated_at)
-      VALUES (@fingerprint, @path, @dev, @ino, @offset, @skipping, @sizeSeen, @updatedAt)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (fingerprint) DO UPDATE SET path = excluded.path, dev = excluded.dev, ino = excluded.ino,
         offset = excluded.offset, skipping = excluded.skipping, size_seen = excluded.size_seen, updated_at = excluded.updated_at`);
     this.deleteCheckpoint = db.prepare(`DELETE FROM checkpoints WHERE fingerprint = ?`);
@@ -223,7 +216,9 @@ export class BatchWriter {
       this.pruneSamples.run(this.limits.rejectedSamples);
     }
     for (const l of b.lastSeen.values()) this.upsertLastSeen.run(l);
-    for (const c of b.checkpoints.values()) this.upsertCheckpoint.run({ ...c, skipping: c.skipping ? 1 : 0 });
+    for (const c of b.checkpoints.values()) {
+      this.upsertCheckpoint.run(c.fingerprint, c.path, c.dev, c.ino, c.offset, c.skipping ? 1 : 0, c.size_at_checkpoint ?? null, c.updatedAt);
+    }
     for (const fp of b.released) this.deleteCheckpoint.run(fp);
   }
 
@@ -322,7 +317,7 @@ export function mergeCell(a: WindowCell, b: WindowCell): void {
 /** The checkpoints of the last run, in the tailer's shape. */
 export function loadCheckpoints(db: DB): Checkpoint[] {
   const rows = db.prepare(`SELECT fingerprint, path, dev, ino, offset, skipping, size_seen AS sizeSeen FROM checkpoints`).all() as Array<
-    Omit<CheckpointRow, 'skipping' | 'updatedAt'> & { skipping: number }
+    Omit<Checkpoint, 'skipping' | 'size_at_checkpoint'> & { skipping: number; sizeSeen: number | null }
   >;
   return rows.map((r) => ({
     fingerprint: r.fingerprint,

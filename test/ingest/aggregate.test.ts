@@ -145,9 +145,9 @@ describe('Aggregator + BatchWriter', () => {
     agg.setFile('app.log', T0);
     agg.add(ev({ event: 'stage_completed', stage: 'upload', success: true }), "{}");
     const b = agg.take(true);
-    b.checkpoints.set('fp', { fingerprint: 'fp', path: '/x', dev: 1, ino: 2, offset: 100, skipping: false, sizeSeen: null, updatedAt: T0 });
+    b.checkpoints.set('fp', { fingerprint: 'fp', path: '/x', dev: 1, ino: 2, offset: 100, skipping: false, updatedAt: T0 });
     // Sabotage the last statement of the transaction: a NULL path violates NOT NULL.
-    b.checkpoints.set('fp2', { fingerprint: 'fp2', path: null as unknown as string, dev: 1, ino: 3, offset: 5, skipping: false, sizeSeen: null, updatedAt: T0 });
+    b.checkpoints.set('fp2', { fingerprint: 'fp2', path: null as unknown as string, dev: 1, ino: 3, offset: 5, skipping: false, updatedAt: T0 });
     expect(() => writer.commit(b)).toThrow();
     expect((db.prepare('SELECT count(*) AS n FROM windows').get() as { n: number }).n).toBe(0);
     expect((db.prepare('SELECT count(*) AS n FROM checkpoints').get() as { n: number }).n).toBe(0);
