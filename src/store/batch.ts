@@ -1,7 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Checkpoint } from '../tail/index.js';
 import type { DB } from './db.js';
-import { Histogram, encodeDense } from './histogram.js';
+import { type Histogram, encodeDense } from './histogram.js';
 
 /**
  * What one ingest batch changes. Everything here is written by `commitBatch` in ONE
@@ -290,27 +290,6 @@ function rollInto(into: Map<string, Rollup>, c: WindowCell, res: number): void {
     const h = (r.hist ??= []);
     const counts = c.hist.counts;
     for (const k of counts.keys()) h[k] = (h[k] ?? 0) + counts.get(k)!;
-  }
-}
-
-function cloneHist(h: Histogram): Histogram {
-  const c = new Histogram();
-  for (const [k, v] of h.counts) c.counts.set(k, v);
-  return c;
-}
-
-/** Adds cell `b` into `a` (same key). */
-export function mergeCell(a: WindowCell, b: WindowCell): void {
-  a.lines += b.lines;
-  a.ops += b.ops;
-  a.opsFailed += b.opsFailed;
-  a.durCount += b.durCount;
-  a.durSum += b.durSum;
-  if (b.durMin !== null) a.durMin = a.durMin === null ? b.durMin : Math.min(a.durMin, b.durMin);
-  if (b.durMax !== null) a.durMax = a.durMax === null ? b.durMax : Math.max(a.durMax, b.durMax);
-  if (b.hist) {
-    if (!a.hist) a.hist = cloneHist(b.hist);
-    else for (const [k, v] of b.hist.counts) a.hist.counts.set(k, (a.hist.counts.get(k) ?? 0) + v);
   }
 }
 
