@@ -48,7 +48,6 @@ export class Aggregator {
   private index = new Map<number, Map<string, Map<string, Map<string, Map<string, WindowCell>>>>>();
   private file: FileDelta | null = null;
   private readonly ring: RecentRing;
-  lines = 0;
 
   constructor(private readonly opts: AggregatorOptions) {
     this.ring = new RecentRing(opts.recentLines, (opts.maxLineBytes ?? 0) + 1);
@@ -73,22 +72,6 @@ export class Aggregator {
   }
 
   /**
-   * One accepted line, bytes `[start, end)` of the chunk being read: the hot path, no
-   * string kept per line. Call `endChunk(chunk)` before the chunk's buffer is reused.
-   */
-  addLine(e: LogEvent, start: number, end: number): void {
-    const cell = this.tally(e);
-    if (cell === null) return;
-    // The cell's copy of the logger name when equal: one string shared by many ring slots.
-    this.ring.push(start, end, e.ts, e.level, cell.logger === e.logger ? cell.logger : e.logger, this.file!.file);
-  }
-
-  /** The chunk whose lines `addLine` got is about to be reused: keep what recent_lines needs. */
-  endChunk(chunk: Buffer): void {
-    this.ring.endChunk(chunk);
-  }
-
-  /**
    * Counts one accepted line (windows, sessions, file, last seen) without keeping it for
    * recent_lines. A copy (`copy_of`: the line also stands in another file) counts as a line
    * of its own file only, and returns null: its original carries the operation.
@@ -96,7 +79,6 @@ export class Aggregator {
   tally(e: LogEvent): WindowCell | null {
     const f = this.file!;
     f.lines++;
-    this.lines++;
     if (e.repairs !== undefined) f.repaired++;
     f.format = e.format;
     if (f.lastEventTs === null || e.ts > f.lastEventTs) f.lastEventTs = e.ts;
@@ -158,7 +140,6 @@ export class Aggregator {
     f.overlong += pf.overlong;
     if (pf.format !== null) f.format = pf.format;
     if (pf.lastEventTs !== null && (f.lastEventTs === null || pf.lastEventTs > f.lastEventTs)) f.lastEventTs = pf.lastEventTs;
-    this.lines += pf.lines;
 
     const { cellStr, cellNum, histOff, histPairs } = p;
     for (let i = 0; i < p.nCells; i++) {
@@ -248,7 +229,6 @@ export class Aggregator {
     this.batch = emptyBatch();
     this.index = new Map();
     this.file = null;
-    this.lines = 0;
     return part;
   }
 
@@ -271,11 +251,6 @@ export class Aggregator {
   /** Lines wait in the ring for recent_lines. */
   hasRecent(): boolean {
     return this.ring.length > 0;
-  }
-
-  isEmpty(): boolean {
-    const b = this.batch;
-    return b.files.size === 0 && b.checkpoints.size === 0 && b.released.length === 0 && this.ring.length === 0;
   }
 
   /**
