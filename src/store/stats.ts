@@ -1,5 +1,5 @@
 import type { DB } from './db.js';
-import { WindowQueries, clamp, type OpsTotals, type Range } from './windows.js';
+import { WindowQueries, addTotals, clamp, type OpsTotals, type Range } from './windows.js';
 
 /** The stats object of DESIGN §6 — served by the API and printed by `vigil stats`. */
 export interface StageStats {
@@ -39,15 +39,7 @@ export function computeStats(db: DB, range: Range, queries = new WindowQueries(d
     const [stage, code] = k.split('\u001f') as [string, string];
     const s = byStage.get(stage);
     if (s === undefined) byStage.set(stage, { ...t });
-    else {
-      s.lines += t.lines;
-      s.total += t.total;
-      s.failed += t.failed;
-      s.durationSum += t.durationSum;
-      s.durationCount += t.durationCount;
-      if (t.durationMin !== null) s.durationMin = s.durationMin === null ? t.durationMin : Math.min(s.durationMin, t.durationMin);
-      if (t.durationMax !== null) s.durationMax = s.durationMax === null ? t.durationMax : Math.max(s.durationMax, t.durationMax);
-    }
+    else addTotals(s, t);
     if (code !== '' && t.lines > 0) codeLines.set(code, (codeLines.get(code) ?? 0) + t.lines);
   }
   const hists = queries.histograms(range, {}, 'stage');

@@ -112,26 +112,10 @@ export class WindowQueries {
         sum(dur_count) AS durationCount, min(dur_min) AS durationMin, max(dur_max) AS durationMax
         FROM windows WHERE ${w} GROUP BY ${groupBy ?? '1'}`;
       for (const row of this.stmt(sql).all(...params) as Row[]) {
-        const t = out.get(row.g);
-        if (t === undefined) {
-          out.set(row.g, {
-            lines: row.lines,
-            total: row.total,
-            failed: row.failed,
-            durationSum: row.durationSum,
-            durationCount: row.durationCount,
-            durationMin: row.durationMin,
-            durationMax: row.durationMax,
-          });
-        } else {
-          t.lines += row.lines;
-          t.total += row.total;
-          t.failed += row.failed;
-          t.durationSum += row.durationSum;
-          t.durationCount += row.durationCount;
-          if (row.durationMin !== null) t.durationMin = t.durationMin === null ? row.durationMin : Math.min(t.durationMin, row.durationMin);
-          if (row.durationMax !== null) t.durationMax = t.durationMax === null ? row.durationMax : Math.max(t.durationMax, row.durationMax);
-        }
+        const { g, ...t } = row;
+        const into = out.get(g);
+        if (into === undefined) out.set(g, t);
+        else addTotals(into, t);
       }
     }
     return out;
@@ -164,6 +148,17 @@ export class WindowQueries {
     const t = this.totals(r, f).get('');
     return clamp(v, t?.durationMin ?? null, t?.durationMax ?? null);
   }
+}
+
+/** Adds `t` into `into`: sums add, the duration bounds widen. */
+export function addTotals(into: OpsTotals, t: OpsTotals): void {
+  into.lines += t.lines;
+  into.total += t.total;
+  into.failed += t.failed;
+  into.durationSum += t.durationSum;
+  into.durationCount += t.durationCount;
+  if (t.durationMin !== null) into.durationMin = into.durationMin === null ? t.durationMin : Math.min(into.durationMin, t.durationMin);
+  if (t.durationMax !== null) into.durationMax = into.durationMax === null ? t.durationMax : Math.max(into.durationMax, t.durationMax);
 }
 
 export function clamp(v: number, min: number | null, max: number | null): number {
