@@ -181,22 +181,8 @@ export class Aggregator {
       const fts = sessNum[n + 4]!;
       const finishedTs = fts === fts ? fts : null;
       const s = sessions.get(id);
-      if (s === undefined) {
-        sessions.set(id, { sessionId: id, userId, logger, firstTs, lastTs, stage, events: sessNum[n + 2]!, finished, finishedTs });
-        continue;
-      }
-      // A later delta of the same session, folded with the rules the store's upsert
-      // applies between batches (the stage follows the newer last event).
-      if (s.userId === null) s.userId = userId;
-      if (s.logger === null) s.logger = logger;
-      if (firstTs < s.firstTs) s.firstTs = firstTs;
-      if (lastTs >= s.lastTs) {
-        if (stage !== null) s.stage = stage;
-        s.lastTs = lastTs;
-      } else if (s.stage === null) s.stage = stage;
-      s.events += sessNum[n + 2]!;
-      if (finished > s.finished) s.finished = finished;
-      if (finishedTs !== null && (s.finishedTs === null || finishedTs > s.finishedTs)) s.finishedTs = finishedTs;
+      if (s === undefined) sessions.set(id, { sessionId: id, userId, logger, firstTs, lastTs, stage, events: sessNum[n + 2]!, finished, finishedTs });
+      else foldSession(s, userId, logger, firstTs, lastTs, stage, sessNum[n + 2]!, finished, finishedTs);
     }
 
     for (const l of p.lastSeen) {
@@ -321,26 +307,47 @@ export class Aggregator {
 
   private addSession(e: LogEvent): void {
     const id = e.sessionId!;
-    let s: SessionDelta | undefined = this.batch.sessions.get(id);
-    if (s === undefined) {
-      s = { sessionId: id, userId: e.userId ?? null, logger: e.logger || null, firstTs: e.ts, lastTs: e.ts, stage: e.stage ?? null, events: 0, finished: 0, finishedTs: null };
-      this.batch.sessions.set(id, s);
-    } else {
-      if (e.ts < s.firstTs) s.firstTs = e.ts;
-      if (e.ts >= s.lastTs) {
-        s.lastTs = e.ts;
-        if (e.stage !== undefined) s.stage = e.stage;
-      }
-      if (s.userId === null && e.userId !== undefined) s.userId = e.userId;
-    }
-    s.events++;
     const ev = e.event;
     let fin: 0 | 1 | 2 = 0;
     if (ev === 'session_completed' || (ev === 'stage_completed' && e.stage === 'cleanup' && e.success !== false)) fin = 1;
     else if (ev === 'session_failed') fin = 2;
-    if (fin > s.finished) s.finished = fin;
-    if (fin !== 0 && (s.finishedTs === null || e.ts > s.finishedTs)) s.finishedTs = e.ts;
+    const finTs = fin === 0 ? null : e.ts;
+    const userId = e.userId ?? null;
+    const logger = e.logger || null;
+    const stage = e.stage ?? null;
+    const s = this.batch.sessions.get(id);
+    if (s === undefined) this.batch.sessions.set(id, { sessionId: id, userId, logger, firstTs: e.ts, lastTs: e.ts, stage, events: 1, finished: fin, finishedTs: finTs });
+    else foldSession(s, userId, logger, e.ts, e.ts, stage, 1, fin, finTs);
   }
+}
+
+/**
+ * Folds what came later for a session (one line, or a worker's delta) into `s`, by the
+ * rules the store's upsert applies between batches: the stage follows the newer last
+ * event, ids fill in once. One fold for all three, so where a chunk or a batch ends
+ * never changes a session.
+ */
+function foldSession(
+  s: SessionDelta,
+  userId: string | null,
+  logger: string | null,
+  firstTs: number,
+  lastTs: number,
+  stage: string | null,
+  events: number,
+  finished: 0 | 1 | 2,
+  finishedTs: number | null,
+): void {
+  if (s.userId === null) s.userId = userId;
+  if (s.logger === null) s.logger = logger;
+  if (firstTs < s.firstTs) s.firstTs = firstTs;
+  if (lastTs >= s.lastTs) {
+    if (stage !== null) s.stage = stage;
+    s.lastTs = lastTs;
+  } else if (s.stage === null) s.stage = stage;
+  s.events += events;
+  if (finished > s.finished) s.finished = finished;
+  if (finishedTs !== null && (s.finishedTs === null || finishedTs > s.finishedTs)) s.finishedTs = finishedTs;
 }
 
 function strOrNull(strings: string[], i: number): string | null {

@@ -110,6 +110,29 @@ describe('Aggregator + BatchWriter', () => {
     ]);
   });
 
+  it('a session comes out the same whether its lines share a batch or not', () => {
+    // Out of order and with gaps: the newest line has no stage, an older one has; the first has no logger.
+    const lines = [
+      ev({ sessionId: 's1', event: 'stage_started', logger: '', ts: T0 + 60_000 }),
+      ev({ sessionId: 's1', userId: 'u1', event: 'stage_started', stage: 'upload', ts: T0 }),
+      ev({ sessionId: 's1', event: 'session_completed', ts: T0 + 30_000 }),
+    ];
+    const sessions = (perBatch: number) => {
+      const { db, writer, agg } = setup();
+      for (let i = 0; i < lines.length; i += perBatch) {
+        agg.setFile('media.log', T0);
+        for (const l of lines.slice(i, i + perBatch)) agg.add(l, '{}');
+        writer.commit(agg.take(true));
+      }
+      return db.prepare('SELECT session_id, user_id, logger, first_ts, last_ts, stage, events, finished, finished_ts FROM sessions').all();
+    };
+    const oneBatch = sessions(3);
+    expect(oneBatch).toEqual([
+      { session_id: 's1', user_id: 'u1', logger: 'media_processing', first_ts: T0, last_ts: T0 + 60_000, stage: 'upload', events: 3, finished: 1, finished_ts: T0 + 30_000 },
+    ]);
+    expect(sessions(1)).toEqual(oneBatch);
+  });
+
   it('caps distinct error codes per minute, also after a restart, counting the rest as OTHER', () => {
     const { db, writer, agg } = setup({ error_code: 3, stage: 30, logger: 50, level: 16 });
     agg.setFile('errors.log', T0);
