@@ -54,7 +54,7 @@ export class TailStream {
   unboundScans = 0;
   /** When the stream lost (or, restored, started without) its file. */
   unboundAt: number;
-  /** For a restored stream: the size recorded with the checkpoint. */
+  /** For an unbound stream: the size recorded with its checkpoint (a smaller file is not its file any more). */
   sizeAtCheckpoint = 0;
   /** The inode a truncated stream must not rebind to (the truncated file itself). */
   excludeInode: string | null = null;
@@ -87,8 +87,6 @@ export class TailStream {
     this.unbound = why;
     this.unboundScans = 0;
     this.unboundAt = now;
-    this.missedScans = 0;
-    this.vanishedAt = null;
   }
 
   bind(fd: number, file: FileRef, size: number, now: number): void {
