@@ -14,7 +14,7 @@ import { createEmitter } from '../emit/index.js';
 import { createLogger } from '../log.js';
 import { followJsonLines } from './follow.js';
 import { MediaWorker, type SessionReport, type WorkerMode } from './worker.js';
-import { createWorkspace, findFreePort, writeConfig, type Workspace } from './workspace.js';
+import { createWorkspace, findFreePort, writeConfig } from './workspace.js';
 
 export interface DemoOptions {
   clock: Clock;
@@ -35,20 +35,9 @@ export interface DemoOptions {
   out?: (line: string) => void;
 }
 
-export interface DemoSummary {
-  workspace: Workspace;
-  mode: WorkerMode;
-  apiAddress: string | null;
-  sessions: number;
-  failedSessions: number;
-  alerts: Array<{ rule: string; state: string; severity: string; summary: string; afterMs: number }>;
-  /** Time from start to the first firing alert on screen; null when none came. */
-  firstAlertAfterMs: number | null;
-}
-
 const HEALTH = '/api/v1/monitoring/health';
 
-export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
+export async function runDemo(o: DemoOptions): Promise<void> {
   const out = o.out ?? ((l: string) => process.stdout.write(l + '\n'));
   const clock = o.clock;
   const t0 = clock.now();
@@ -108,14 +97,16 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   out(`Alerts are printed below as they arrive (the demo rule needs about half a minute). ${o.durationMs ? `Stops after ${Math.round(o.durationMs / 1000)} s; ` : ''}Ctrl-C stops.`);
   out('');
 
-  const alerts: DemoSummary['alerts'] = [];
+  let firing = 0;
+  /** Time from start to the first firing alert on screen; null while none came. */
   let firstAlertAfterMs: number | null = null;
   const follower = followJsonLines(ws.alertsFile, (a) => {
-    const afterMs = clock.now() - t0;
-    const line = { rule: String(a.rule), state: String(a.state), severity: String(a.severity), summary: String(a.summary), afterMs };
-    alerts.push(line);
-    if (line.state === 'firing' && firstAlertAfterMs === null) firstAlertAfterMs = afterMs;
-    out(`${since()}  >>> ALERT ${line.state.toUpperCase()} [${line.severity}] ${line.rule}: ${line.summary}`);
+    const state = String(a.state);
+    if (state === 'firing') {
+      firing++;
+      firstAlertAfterMs ??= clock.now() - t0;
+    }
+    out(`${since()}  >>> ALERT ${state.toUpperCase()} [${String(a.severity)}] ${String(a.rule)}: ${String(a.summary)}`);
   });
 
   const emitter = createEmitter({ dir: ws.logs, service: 'demo_worker', slowSeconds: mode.kind === 'ffmpeg' ? 0.5 : 10, clock });
@@ -147,22 +138,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   follower.stop();
   await new Promise<void>((resolve) => logStream.end(resolve));
 
-  const firing = alerts.filter((a) => a.state === 'firing').length;
   out(
     `Done: ${mediaWorker.totals.sessions} sessions (${mediaWorker.totals.failed} failed), ${firing} alert(s) fired` +
       (firstAlertAfterMs !== null ? `, the first ${Math.round(firstAlertAfterMs / 1000)} s after start` : '') +
       '.',
   );
   out(`Everything is kept in ${ws.dir} (${cli} demo --dir ${ws.dir} continues there; rm -rf it when done).`);
-  return {
-    workspace: ws,
-    mode,
-    apiAddress: agent.apiAddress,
-    sessions: mediaWorker.totals.sessions,
-    failedSessions: mediaWorker.totals.failed,
-    alerts,
-    firstAlertAfterMs,
-  };
 }
 
 function describeSession(r: SessionReport): string {
