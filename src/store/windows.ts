@@ -100,23 +100,30 @@ export class WindowQueries {
     return w;
   }
 
+  /**
+   * Runs `select(where)` once per slice of the range and yields every row; `where` picks
+   * the slice's windows and the filter's cells. Rows of different slices are not merged.
+   */
+  *sliceRows<T>(r: Range, f: CellFilter, select: (where: string) => string): Generator<T> {
+    for (const s of slices(r)) {
+      const params: unknown[] = [s.res, s.from, s.to];
+      const where = this.where(f, params);
+      yield* this.stmt(select(where)).all(...params) as T[];
+    }
+  }
+
   /** Totals over the range, optionally grouped by one column. */
   totals(r: Range, f: CellFilter = {}, groupBy?: GroupColumn): Map<string, OpsTotals> {
     const out = new Map<string, OpsTotals>();
-    for (const s of slices(r)) {
-      const params: unknown[] = [s.res, s.from, s.to];
-      const w = this.where(f, params);
-      // A two-column group comes back as "stage\u001ferror_code".
-      const g = groupBy === 'stage, error_code' ? `stage || char(31) || error_code` : groupBy ? groupBy : `''`;
-      const sql = `SELECT ${g} AS g, sum(lines) AS lines, sum(ops) AS total, sum(ops_failed) AS failed, sum(dur_sum) AS durationSum,
+    // A two-column group comes back as "stage\u001ferror_code".
+    const key = groupBy === 'stage, error_code' ? `stage || char(31) || error_code` : groupBy ? groupBy : `''`;
+    const rows = this.sliceRows<Row>(r, f, (w) => `SELECT ${key} AS g, sum(lines) AS lines, sum(ops) AS total, sum(ops_failed) AS failed, sum(dur_sum) AS durationSum,
         sum(dur_count) AS durationCount, min(dur_min) AS durationMin, max(dur_max) AS durationMax
-        FROM windows WHERE ${w} GROUP BY ${groupBy ?? '1'}`;
-      for (const row of this.stmt(sql).all(...params) as Row[]) {
-        const { g, ...t } = row;
-        const into = out.get(g);
-        if (into === undefined) out.set(g, t);
-        else addTotals(into, t);
-      }
+        FROM windows WHERE ${w} GROUP BY ${groupBy ?? '1'}`);
+    for (const { g, ...t } of rows) {
+      const into = out.get(g);
+      if (into === undefined) out.set(g, t);
+      else addTotals(into, t);
     }
     return out;
   }
@@ -124,17 +131,13 @@ export class WindowQueries {
   /** Merged duration histograms over the range, grouped by one column (or '' for all); merged inside SQLite. */
   histograms(r: Range, f: CellFilter = {}, groupBy?: GroupColumn): Map<string, Histogram> {
     const out = new Map<string, Histogram>();
-    for (const s of slices(r)) {
-      const params: unknown[] = [s.res, s.from, s.to];
-      const w = this.where(f, params);
-      const g = groupBy ? groupBy : `''`;
-      const sql = `SELECT ${g} AS g, hist_sum(dur_hist) AS h FROM windows WHERE ${w} AND dur_hist IS NOT NULL GROUP BY 1`;
-      for (const row of this.stmt(sql).all(...params) as { g: string; h: Buffer | null }[]) {
-        if (row.h === null) continue;
-        let h = out.get(row.g);
-        if (h === undefined) out.set(row.g, (h = new Histogram()));
-        h.addEncoded(row.h);
-      }
+    const g = groupBy ? groupBy : `''`;
+    const rows = this.sliceRows<{ g: string; h: Buffer | null }>(r, f, (w) => `SELECT ${g} AS g, hist_sum(dur_hist) AS h FROM windows WHERE ${w} AND dur_hist IS NOT NULL GROUP BY 1`);
+    for (const row of rows) {
+      if (row.h === null) continue;
+      let h = out.get(row.g);
+      if (h === undefined) out.set(row.g, (h = new Histogram()));
+      h.addEncoded(row.h);
     }
     return out;
   }
