@@ -22,7 +22,12 @@ export interface LintResult {
   /** The rules that are valid, even when other rules or files are not. */
   rules: Rule[];
   problems: Located[];
+  /** The rule files the paths gave (a path that cannot be stat-ed is a problem, not a file). */
+  files: string[];
 }
+
+/** Rule tests (`*.test.yaml`) live beside the rules they test and are not rules. */
+export const RULE_TEST_FILE = /\.test\.ya?ml$/;
 
 const TOP_KEYS = ['rules'] as const;
 const RULE_KEYS = [
@@ -58,8 +63,7 @@ export function ruleFiles(paths: readonly string[]): { files: string[]; problems
     if (st.isDirectory()) {
       const names = fs
         .readdirSync(p)
-        // Rule tests live beside the rules they test (x.yaml + x.test.yaml).
-        .filter((n) => /\.ya?ml$/.test(n) && !/\.test\.ya?ml$/.test(n))
+        .filter((n) => /\.ya?ml$/.test(n) && !RULE_TEST_FILE.test(n))
         .sort();
       for (const n of names) files.push(path.join(p, n));
     } else files.push(p);
@@ -84,7 +88,7 @@ export function lintRules(paths: readonly string[], opts: LintOptions = {}): Lin
     rules.push(...r.rules);
     problems.push(...r.problems);
   }
-  return { rules, problems };
+  return { rules, problems, files };
 }
 
 /** lintRules, throwing ValidationError(VIGIL_RULE_INVALID) with every problem when there is any. */
@@ -96,10 +100,10 @@ export function loadRules(paths: readonly string[], opts: LintOptions = {}): Rul
 
 /** Validates one rule file's text (`file` only names it in problems). */
 export function lintRuleSource(file: string, text: string, opts: LintOptions = {}): LintResult {
-  return lintFile(file, text, opts, new Map());
+  return { ...lintFile(file, text, opts, new Map()), files: [file] };
 }
 
-function lintFile(file: string, text: string, opts: LintOptions, seen: Map<string, Located>): LintResult {
+function lintFile(file: string, text: string, opts: LintOptions, seen: Map<string, Located>): Omit<LintResult, 'files'> {
   const linter = new FileLinter(file, text, opts, seen);
   const rules = linter.run();
   const problems = linter.problems.sort((a, b) => a.line - b.line || a.col - b.col);

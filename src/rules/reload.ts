@@ -4,47 +4,20 @@
  * file:line:col and the last good RuleSet keeps running — with its pending timers,
  * since the runner keeps alert states across setRules().
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Clock } from '../clock.js';
 import { formatLocated, type Located } from '../errors.js';
 import { RuleSet } from './engine.js';
-import { lintRules, type LintOptions } from './load.js';
+import { lintRules, RULE_TEST_FILE, type LintOptions } from './load.js';
 import type { RunnerLog } from './runner.js';
 
-/** Rule tests (`*.test.yaml`) live beside the rules they test and are not rules. */
-export const RULE_TEST_FILE = /\.test\.ya?ml$/;
-
-/**
- * Paths → rule files: a directory gives its *.yaml / *.yml files except rule tests,
- * sorted; a file is taken as it is; a missing path is kept so lintRules reports it.
- */
-export function ruleFilePaths(paths: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const p of paths) {
-    let dir = false;
-    try {
-      dir = fs.statSync(p).isDirectory();
-    } catch {
-      // reported by lintRules as "cannot read"
-    }
-    if (!dir) {
-      out.push(p);
-      continue;
-    }
-    for (const n of fs.readdirSync(p).sort()) {
-      if (/\.ya?ml$/.test(n) && !RULE_TEST_FILE.test(n)) out.push(path.join(p, n));
-    }
-  }
-  return [...new Set(out)];
-}
+// Re-exported for src/demo/workspace.ts, which imports it from here.
+export { RULE_TEST_FILE } from './load.js';
 
 /** Lints rule files/dirs (rule tests skipped) and builds the RuleSet of the valid rules. */
 export function lintRuleSet(paths: readonly string[], opts: LintOptions = {}): { set: RuleSet; problems: Located[]; files: string[] } {
-  const files = ruleFilePaths(paths);
-  const r = lintRules(files, opts);
-  return { set: new RuleSet(r.rules), problems: r.problems, files };
+  const r = lintRules(paths, opts);
+  return { set: new RuleSet(r.rules), problems: r.problems, files: r.files };
 }
 
 export interface ReloadStatus {

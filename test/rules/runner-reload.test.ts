@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { lintRuleSet, RuleReloader, ruleFilePaths } from '../../src/rules/reload.js';
+import { ruleFiles } from '../../src/rules/load.js';
+import { lintRuleSet, RuleReloader } from '../../src/rules/reload.js';
 import { RuleRunner } from '../../src/rules/runner.js';
 import { AlertStore } from '../../src/store/alerts.js';
 import { openStore } from '../../src/store/db.js';
@@ -47,8 +48,8 @@ describe('rule files', () => {
   it('a directory gives its rule files, without the rule tests beside them', () => {
     const dir = tmp();
     for (const f of ['b.yaml', 'a.yml', 'a.test.yaml', 'notes.txt', 'c.test.yml']) fs.writeFileSync(path.join(dir, f), 'rules: []\n');
-    expect(ruleFilePaths([dir]).map((f) => path.basename(f))).toEqual(['a.yml', 'b.yaml']);
-    expect(ruleFilePaths([path.join(dir, 'a.test.yaml')]).map((f) => path.basename(f))).toEqual(['a.test.yaml']);
+    expect(ruleFiles([dir]).files.map((f) => path.basename(f))).toEqual(['a.yml', 'b.yaml']);
+    expect(ruleFiles([path.join(dir, 'a.test.yaml')]).files.map((f) => path.basename(f))).toEqual(['a.test.yaml']);
     expect(lintRuleSet([dir]).problems).toEqual([]);
   });
 });
