@@ -148,9 +148,9 @@ export async function runDemo(o: DemoOptions): Promise<void> {
 
 function describeSession(r: SessionReport): string {
   const head = `session ${r.sessionId}`;
-  if (r.ok) return `${head} ok       ${r.operations} stages in ${r.seconds.toFixed(1)} s`;
-  const why = r.failed!.error.split('\n')[0]!.slice(0, 120);
-  return `${head} FAILED   at ${r.failed!.stage}: ${r.failed!.errorCode} (${why})`;
+  if (!r.failed) return `${head} ok       ${r.operations} stages in ${r.seconds.toFixed(1)} s`;
+  const why = r.failed.error.split('\n')[0]!.slice(0, 120);
+  return `${head} FAILED   at ${r.failed.stage}: ${r.failed.errorCode} (${why})`;
 }
 
 async function health(base: string): Promise<string> {

@@ -23,10 +23,8 @@ import type { Emitter } from '../emit/index.js';
 export type WorkerMode = { kind: 'ffmpeg'; codec: 'libx264' | 'mpeg4' } | { kind: 'simulated' };
 
 export interface SessionReport {
-  n: number;
   sessionId: string;
-  ok: boolean;
-  /** The stage that failed and its error code. */
+  /** The stage that failed and its error code; absent when the session went through. */
   failed?: { stage: string; errorCode: string; error: string };
   operations: number;
   seconds: number;
@@ -40,8 +38,6 @@ export interface WorkerOptions {
   clock: Clock;
   /** Every n-th session fails at compression. Default 4. */
   failEvery?: number;
-  /** Pause between sessions (keeps the CPU modest). Default 1000 ms. */
-  pauseMs?: number;
   onSession?: (r: SessionReport) => void;
   /** A stage threw where it should not (a bug, a full disk): reported, the worker goes on. */
   onError?: (err: Error) => void;
@@ -50,6 +46,8 @@ export interface WorkerOptions {
 const SIZE = '160x90';
 const SOURCES = [`testsrc=duration=1:size=${SIZE}:rate=10`, `smptebars=duration=1:size=${SIZE}:rate=10`];
 const JOB_TIMEOUT_MS = 60_000;
+/** Between sessions: keeps the CPU modest. */
+const PAUSE_MS = 1000;
 
 class StageFailure extends Error {
   constructor(
@@ -65,7 +63,7 @@ export class MediaWorker {
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private n = 0;
-  readonly totals = { sessions: 0, failed: 0, operations: 0 };
+  readonly totals = { sessions: 0, failed: 0 };
   private rand: () => number;
 
   constructor(private readonly o: WorkerOptions) {
@@ -92,14 +90,13 @@ export class MediaWorker {
         const r = await this.session(++this.n);
         if (r) {
           this.totals.sessions++;
-          this.totals.operations += r.operations;
-          if (!r.ok) this.totals.failed++;
+          if (r.failed) this.totals.failed++;
           this.o.onSession?.(r);
         }
       } catch (e) {
         this.o.onError?.(e as Error);
       }
-      await this.pause(this.o.pauseMs ?? 1000);
+      await this.pause(PAUSE_MS);
     }
     em.info('demo worker stopped', { sessions: this.totals.sessions, failed: this.totals.failed });
   }
@@ -165,7 +162,7 @@ export class MediaWorker {
     const seconds = (clock.now() - started) / 1000;
     if (failed) em.sessionFailed({ sessionId, userId, stage: failed.stage, error: `${failed.stage} failed`, durationSeconds: seconds });
     else em.sessionCompleted({ sessionId, userId, videoCount: 2, durationSeconds: seconds });
-    return { n, sessionId, ok: !failed, ...(failed ? { failed } : {}), operations, seconds };
+    return { sessionId, ...(failed ? { failed } : {}), operations, seconds };
   }
 
   /** Measured in ffmpeg mode; a plausible figure when simulated (the sleep is only a token of it). */
