@@ -180,12 +180,13 @@ function operations(ctx: FactContext, p: ResolvedParams): OperationTotals {
   );
 }
 
+/** The check a backup fact's params ask for (the agent warms its check cache with the same queries). */
+export function backupQuery(p: ResolvedParams): BackupQuery {
+  return { pathPattern: str(p, 'path')!, minSizeBytes: num(p, 'min_size'), verify: str(p, 'verify') as BackupVerify };
+}
+
 function backup(ctx: FactContext, p: ResolvedParams): Awaitable<BackupStatus> {
-  const q: BackupQuery = {
-    pathPattern: str(p, 'path')!,
-    minSizeBytes: num(p, 'min_size'),
-    verify: str(p, 'verify') as BackupVerify,
-  };
+  const q = backupQuery(p);
   return ctx.memo(`backup|${JSON.stringify(q)}`, () => ctx.sources.checks.backup(q, ctx.now));
 }
 

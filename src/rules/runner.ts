@@ -10,7 +10,7 @@ import type { AlertStore, OnNotify, RecordedTransition } from '../store/alerts.j
 import type { DB } from '../store/db.js';
 import { evaluate, type RuleError, type RuleSet, type TrackedAlert, type Transition } from './engine.js';
 import type { Severity } from './rule.js';
-import type { BackupQuery, BackupVerify, Sources } from './facts.js';
+import { backupQuery, type BackupQuery, type Sources } from './facts.js';
 
 /** A pino Logger fits; tests can pass a small object. */
 export interface RunnerLog {
@@ -182,7 +182,7 @@ export function backupQueries(set: RuleSet): BackupQuery[] {
   for (const r of set.rules) {
     for (const u of r.uses) {
       if (u.fact !== 'backup_present' && u.fact !== 'backup_age_seconds') continue;
-      const q: BackupQuery = { pathPattern: String(u.params['path']), minSizeBytes: Number(u.params['min_size']), verify: u.params['verify'] as BackupVerify };
+      const q = backupQuery(u.params);
       out.set(JSON.stringify(q), q);
     }
   }
