@@ -1,6 +1,6 @@
 import type { LogEvent } from '../parse/event.js';
 import { isOperation, operationFailed } from '../parse/event.js';
-import { redactForStorage } from '../parse/index.js';
+import { storableLine } from '../parse/index.js';
 import type { Batch, CheckpointRow, FileDelta, SessionDelta, WindowCell } from '../store/batch.js';
 import { MINUTE, emptyBatch } from '../store/batch.js';
 import { Histogram } from '../store/histogram.js';
@@ -19,23 +19,6 @@ export interface AggregatorOptions {
   guard?: CardinalityGuard;
   /** The longest line the tailer delivers (max_line_bytes): the recent-line ring holds at least one. */
   maxLineBytes?: number;
-}
-
-/**
- * A line is stored as it came when it is small and shows nothing that looks like a
- * secret; anything else is parsed again, redacted and re-serialized. Only lines that
- * reach recent_lines pay for either.
- */
-const SECRET_HINT = /pass|pwd|secret|token|auth|api[-_]?key|cookie|credential|private|signature|access[-_]?key|bearer|basic/i;
-const RAW_MAX = 8192;
-
-export function storableLine(text: string): string {
-  if (text.length <= RAW_MAX && !SECRET_HINT.test(text)) return text;
-  try {
-    return JSON.stringify(redactForStorage(JSON.parse(text)));
-  } catch {
-    return JSON.stringify({ message: '[unrenderable line]' });
-  }
 }
 
 /**

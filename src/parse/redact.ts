@@ -132,6 +132,27 @@ function copyValue(v: unknown, depth: number, limit: number): unknown {
   }
 }
 
+/**
+ * Anything redaction would change: a sensitive key part or an auth scheme, anywhere in
+ * the text. Made from the same list, so a part added there is never stored raw.
+ */
+const SECRET_HINT = new RegExp([...SENSITIVE_KEY_PARTS, 'bearer', 'basic'].join('|'), 'i');
+const RAW_MAX = 8192;
+
+/**
+ * A parsed line as recent_lines stores it: as it came when it is small and shows
+ * nothing redaction would touch; anything else parsed again, redacted and re-serialized.
+ * Only lines that reach recent_lines pay for either.
+ */
+export function storableLine(text: string): string {
+  if (text.length <= RAW_MAX && !SECRET_HINT.test(text)) return text;
+  try {
+    return JSON.stringify(redactForStorage(JSON.parse(text)));
+  } catch {
+    return JSON.stringify({ message: '[unrenderable line]' });
+  }
+}
+
 const SENSITIVE_KEY_VALUE = new RegExp(
   '"([^"\\\\]{0,64}(?:' +
     SENSITIVE_KEY_PARTS.join('|') +

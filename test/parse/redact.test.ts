@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isSensitiveKey, REDACTED, redactForStorage, redactText } from '../../src/parse/redact.js';
+import { isSensitiveKey, REDACTED, redactForStorage, redactText, SENSITIVE_KEY_PARTS, storableLine } from '../../src/parse/redact.js';
 
 describe('redactForStorage', () => {
   it('redacts values under sensitive keys, case-insensitively and by substring', () => {
@@ -128,5 +128,22 @@ describe('redactText on lines that are not JSON', () => {
     expect(redactText('db_password: s3cr3t; next')).toBe('db_password: [REDACTED]; next');
     expect(redactText('API_KEY=abc123&x=1')).toBe('API_KEY=[REDACTED]&x=1');
     expect(redactText('session_id=abc stage=upload')).toBe('session_id=abc stage=upload');
+  });
+});
+
+describe('storableLine', () => {
+  it('keeps a small harmless line as it came and redacts anything that looks secret', () => {
+    const plain = '{"message":"stage done","stage":"upload"}';
+    expect(storableLine(plain)).toBe(plain);
+    const secret = storableLine('{"message":"login","user_password":"hunter2","headers":{"Authorization":"Bearer abc.def"}}');
+    expect(secret).not.toContain('hunter2');
+    expect(secret).not.toContain('abc.def');
+    expect(JSON.parse(secret).message).toBe('login');
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    expect(() => JSON.parse(storableLine(deep + ' '.repeat(9000)))).not.toThrow();
+  });
+
+  it('sends a line through redaction for every sensitive key part', () => {
+    for (const part of SENSITIVE_KEY_PARTS) expect(storableLine(`{"x_${part}":"v4lue"}`)).not.toContain('v4lue');
   });
 });
