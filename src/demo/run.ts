@@ -26,8 +26,6 @@ export interface DemoOptions {
   startPort?: number;
   /** Simulate the stages even when ffmpeg is there. */
   simulate?: boolean;
-  /** Every n-th session fails at compression. Default 4. */
-  failEvery?: number;
   /** Stops the demo (Ctrl-C). */
   signal?: AbortSignal;
   /** How to call the CLI in the hints printed (e.g. "vigil" or "node dist/src/cli/main.js"). */
@@ -36,6 +34,8 @@ export interface DemoOptions {
 }
 
 const HEALTH = '/api/v1/monitoring/health';
+/** Every n-th session's compression fails on purpose, so the error-rate rules have something to see. */
+const FAIL_EVERY = 4;
 
 export async function runDemo(o: DemoOptions): Promise<void> {
   const out = o.out ?? ((l: string) => process.stdout.write(l + '\n'));
@@ -78,7 +78,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   const worker = mode.kind === 'ffmpeg' ? `real ffmpeg jobs (compression with ${mode.codec})` : 'simulated stages (no ffmpeg)';
   out('');
   out(`vigil demo — workspace ${ws.dir}`);
-  out(`  media worker  ${worker}; every ${o.failEvery ?? 4}th session's compression fails on purpose`);
+  out(`  media worker  ${worker}; every ${FAIL_EVERY}th session's compression fails on purpose`);
   out(`  agent         watching ${path.join(ws.logs, '*.log')}; ${agent.runner.ruleSet.rules.length} rules from ${ws.rules}`);
   out('');
   out('Where to look');
@@ -115,7 +115,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     workDir: ws.work,
     mode,
     clock,
-    failEvery: o.failEvery ?? 4,
+    failEvery: FAIL_EVERY,
     onSession: (r) => out(`${since()}  ${describeSession(r)}`),
     onError: (e) => out(`${since()}  worker error: ${e.message}`),
   });

@@ -36,8 +36,8 @@ export interface WorkerOptions {
   workDir: string;
   mode: WorkerMode;
   clock: Clock;
-  /** Every n-th session fails at compression. Default 4. */
-  failEvery?: number;
+  /** Every n-th session fails at compression. */
+  failEvery: number;
   onSession?: (r: SessionReport) => void;
   /** A stage threw where it should not (a bug, a full disk): reported, the worker goes on. */
   onError?: (err: Error) => void;
@@ -121,7 +121,7 @@ export class MediaWorker {
     const sessionId = `demo-${String(n).padStart(4, '0')}`;
     const userId = `user-${(n % 3) + 1}`;
     const dir = path.join(this.o.workDir, sessionId);
-    const inject = n % (this.o.failEvery ?? 4) === 0;
+    const inject = n % this.o.failEvery === 0;
     const started = clock.now();
     let operations = 0;
     let failed: SessionReport['failed'];

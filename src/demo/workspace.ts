@@ -70,7 +70,6 @@ export interface WorkspaceOptions {
   /** Use (and keep) this directory; default a new one under the system temp dir. */
   dir?: string;
   port: number;
-  evaluationInterval?: string;
 }
 
 export function createWorkspace(o: WorkspaceOptions): Workspace {
@@ -102,12 +101,12 @@ export function createWorkspace(o: WorkspaceOptions): Workspace {
   fs.writeFileSync(ws.tokensFile, `${ws.token}\n`, { mode: 0o600 });
   fs.chmodSync(ws.tokensFile, 0o600);
 
-  writeConfig(ws, o.evaluationInterval ?? '5s');
+  writeConfig(ws);
   return ws;
 }
 
 /** (Re)writes vigil.yaml, e.g. after the chosen port turned out to be taken. */
-export function writeConfig(ws: Workspace, evaluationInterval = '5s'): void {
+export function writeConfig(ws: Workspace): void {
   const q = (s: string) => JSON.stringify(s);
   fs.writeFileSync(
     ws.configFile,
@@ -116,7 +115,7 @@ inputs:
   - path: ${q(path.join(ws.logs, '*.log'))}
 state_dir: ${q(ws.state)}
 rules: ${q(ws.rules)}
-evaluation_interval: ${evaluationInterval}
+evaluation_interval: 5s
 api:
   listen: "127.0.0.1:${ws.port}"
   tokens_file: ${q(ws.tokensFile)}
