@@ -2,7 +2,7 @@ import { appendFile, access, constants } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { systemClock, type Clock } from '../clock.js';
-import { deliverable, neverThrow } from './batch.js';
+import { sendBatch } from './batch.js';
 import { describeError } from './http.js';
 import { OptionReader } from './options.js';
 import type { AlertMessage, Channel, ChannelContext, HealthResult, SendOutcome } from './types.js';
@@ -52,9 +52,7 @@ export class ConsoleChannel implements Channel {
   }
 
   send(batch: AlertMessage[]): Promise<SendOutcome> {
-    return neverThrow(this.name, async () => {
-      const alerts = deliverable(batch, this.sendResolved);
-      if (alerts.length === 0) return { ok: true };
+    return sendBatch(this.name, batch, this.sendResolved, async (alerts) => {
       const at = new Date(this.clock.now()).toISOString();
       const text = alerts.map((a) => `${JSON.stringify({ at, channel: this.name, ...a } satisfies ConsoleLine)}\n`).join('');
       try {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
 import { createTransport } from 'nodemailer';
-import { deliverable, neverThrow } from './batch.js';
+import { sendBatch } from './batch.js';
 import { batchTitle, formatLabels, formatValue, isoTime, stateWord } from './format.js';
 import { describeError } from './http.js';
 import { OptionReader } from './options.js';
@@ -117,9 +117,7 @@ export class EmailChannel implements Channel {
   }
 
   send(batch: AlertMessage[], signal?: AbortSignal): Promise<SendOutcome> {
-    return neverThrow(this.label, async () => {
-      const alerts = deliverable(batch, this.sendResolved);
-      if (alerts.length === 0) return { ok: true };
+    return sendBatch(this.label, batch, this.sendResolved, async (alerts) => {
       const timeout = AbortSignal.timeout(this.timeoutMs);
       try {
         await this.transporter.sendMail({

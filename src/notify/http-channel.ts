@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from '../clock.js';
-import { deliverable, neverThrow } from './batch.js';
+import { sendBatch } from './batch.js';
 import { DEFAULT_HTTP_TIMEOUT_MS, httpCall, redactUrl } from './http.js';
 import type { OptionReader } from './options.js';
 import { probeReachable } from './probe.js';
@@ -45,11 +45,7 @@ export abstract class HttpChannel implements Channel {
   }
 
   send(batch: AlertMessage[], signal?: AbortSignal): Promise<SendOutcome> {
-    return neverThrow(this.label, async () => {
-      const alerts = deliverable(batch, this.sendResolved);
-      if (alerts.length === 0) return { ok: true };
-      return this.deliver(alerts, signal);
-    });
+    return sendBatch(this.label, batch, this.sendResolved, (alerts) => this.deliver(alerts, signal));
   }
 
   /** Delivers a non-empty batch; may throw, send() turns that into a transient outcome. */
