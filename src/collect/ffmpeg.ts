@@ -92,9 +92,20 @@ function firstLine(s: string): string {
   return s.trim().split('\n')[0]?.slice(0, 300) ?? '';
 }
 
+/** This build lists `encoder` (e.g. libx264) among its video encoders. Never throws: no ffmpeg is false. */
+export async function hasVideoEncoder(encoder: string, opts: FfmpegCheckOptions = {}): Promise<boolean> {
+  const r = await run(opts.ffmpegPath ?? 'ffmpeg', ['-hide_banner', '-encoders'], opts.timeoutMs ?? 10_000);
+  return r.ok && new RegExp(`^\\s*V\\S*\\s+${encoder}\\s`, 'm').test(r.stdout);
+}
+
 export interface ProbeOptions {
   /** Default "ffprobe" in PATH. fluent-ffmpeg holds this path process-wide; it is set before every call. */
   ffprobePath?: string;
+}
+
+/** ffprobe runs, so probe() can work. Never throws. */
+export async function ffprobeAvailable(opts: ProbeOptions & { timeoutMs?: number } = {}): Promise<boolean> {
+  return (await run(opts.ffprobePath ?? 'ffprobe', ['-hide_banner', '-version'], opts.timeoutMs ?? 10_000)).ok;
 }
 
 /** ffprobe's view of a media file (format, streams, duration). */

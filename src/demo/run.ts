@@ -3,12 +3,11 @@
  * beside it, and a console telling a newcomer where to look. Alerts reach the console
  * channel's file and are echoed here as they arrive.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Agent } from '../agent.js';
 import type { Clock } from '../clock.js';
-import { checkFfmpeg } from '../collect/ffmpeg.js';
+import { checkFfmpeg, ffprobeAvailable, hasVideoEncoder } from '../collect/ffmpeg.js';
 import { loadConfig } from '../config/load.js';
 import { createEmitter } from '../emit/index.js';
 import { createLogger } from '../log.js';
@@ -166,7 +165,7 @@ async function health(base: string): Promise<string> {
 /** ffmpeg and ffprobe present and encoding? Says so plainly either way. */
 async function detectFfmpeg(out: (l: string) => void): Promise<WorkerMode> {
   const check = await checkFfmpeg({ timeoutMs: 20_000 });
-  const probeOk = await run('ffprobe', ['-hide_banner', '-version']).then((r) => r.ok);
+  const probeOk = await ffprobeAvailable();
   if (!check.available || !check.encodeOk || !probeOk) {
     const why = !check.encodeOk ? check.message : 'ffprobe not found in PATH';
     out(`ffmpeg is not usable here: ${why}`);
@@ -174,14 +173,7 @@ async function detectFfmpeg(out: (l: string) => void): Promise<WorkerMode> {
     out('Install ffmpeg (e.g. sudo apt-get install ffmpeg) to watch real jobs.');
     return { kind: 'simulated' };
   }
-  const enc = await run('ffmpeg', ['-hide_banner', '-encoders']);
-  const codec = enc.ok && /^\s*V\S*\s+libx264\s/m.test(enc.stdout) ? 'libx264' : 'mpeg4';
+  const codec = (await hasVideoEncoder('libx264')) ? 'libx264' : 'mpeg4';
   out(`${check.message}; compression uses ${codec}${codec === 'mpeg4' ? ' (libx264 is not in this build)' : ''}.`);
   return { kind: 'ffmpeg', codec };
-}
-
-function run(bin: string, args: string[]): Promise<{ ok: boolean; stdout: string }> {
-  return new Promise((resolve) => {
-    execFile(bin, args, { timeout: 10_000, maxBuffer: 4 << 20 }, (err, stdout) => resolve({ ok: !err, stdout: String(stdout) }));
-  });
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it, expect } from 'vitest';
-import { checkFfmpeg, probe, runJob } from '../../src/collect/ffmpeg.js';
+import { checkFfmpeg, ffprobeAvailable, hasVideoEncoder, probe, runJob } from '../../src/collect/ffmpeg.js';
 
 function onPath(bin: string): boolean {
   try {
@@ -68,6 +68,22 @@ describe('checkFfmpeg', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('hasVideoEncoder and ffprobeAvailable', () => {
+  it.skipIf(!hasFfmpeg)('finds the native mpeg4 encoder of the installed ffmpeg, and no made-up one', async () => {
+    expect(await hasVideoEncoder('mpeg4')).toBe(true);
+    expect(await hasVideoEncoder('vigil_no_such_encoder')).toBe(false);
+  });
+
+  it.skipIf(!hasFfprobe)('finds the installed ffprobe', async () => {
+    expect(await ffprobeAvailable()).toBe(true);
+  });
+
+  it('answers false, without throwing, for binaries that do not exist', async () => {
+    expect(await hasVideoEncoder('mpeg4', { ffmpegPath: '/nonexistent/bin/ffmpeg' })).toBe(false);
+    expect(await ffprobeAvailable({ ffprobePath: '/nonexistent/bin/ffprobe' })).toBe(false);
   });
 });
 
