@@ -12,7 +12,7 @@ import type { Statement } from 'better-sqlite3';
 import type { FactSource, OperationTotals, SampleMetric } from '../rules/facts.js';
 import { MINUTE } from './batch.js';
 import type { DB } from './db.js';
-import { slices, WindowQueries, type Range } from './windows.js';
+import { WindowQueries, type CellFilter, type Range } from './windows.js';
 
 /** The store's [from, to) range that covers the engine's (from, to]. */
 function range(q: { from: number; to: number }): Range {
@@ -21,7 +21,6 @@ function range(q: { from: number; to: number }): Range {
 
 // Sums without GROUP BY: SQLite would sort into a temporary b-tree even for a constant group.
 const OPS = `coalesce(sum(ops), 0) AS total, coalesce(sum(ops_failed), 0) AS failed, coalesce(sum(dur_sum), 0) AS durationSum, coalesce(sum(dur_count), 0) AS durationCount`;
-const IN_SLICE = `res = ? AND start >= ? AND start < ?`;
 
 /** `errors.log` matches `/var/log/media/errors.log`; a full path matches itself. */
 const FILE_MATCH = `(file = @file OR (instr(@file, '/') = 0 AND substr(file, -length(@file) - 1) = '/' || @file))`;
@@ -37,7 +36,6 @@ function add(a: OperationTotals, b: OperationTotals): void {
 
 export class StoreFacts implements FactSource {
   private readonly windows: WindowQueries;
-  private readonly cache = new Map<string, Statement>();
   private stageCache: { key: string; totals: Map<string, OperationTotals> } | null = null;
   private readonly s: Record<
     | 'active'
@@ -53,11 +51,8 @@ export class StoreFacts implements FactSource {
     Statement
   >;
 
-  constructor(
-    private readonly db: DB,
-    windows = new WindowQueries(db),
-  ) {
-    this.windows = windows;
+  constructor(db: DB) {
+    this.windows = new WindowQueries(db);
     this.s = {
       // Open sessions only, through the partial index on them. A session counts as active
       // until its end is stored: ingest never runs ahead of the clock that drives the
@@ -83,12 +78,7 @@ export class StoreFacts implements FactSource {
   operations(q: { from: number; to: number; stage?: string; logger?: string }): OperationTotals {
     if (q.stage !== undefined) return { ...(this.byStage(q).get(q.stage) ?? zero()) };
     const out = zero();
-    const logger = q.logger !== undefined ? ' AND logger = ?' : '';
-    for (const s of slices(range(q))) {
-      const args: unknown[] = [s.res, s.from, s.to];
-      if (q.logger !== undefined) args.push(q.logger);
-      add(out, this.stmt(`SELECT ${OPS} FROM windows WHERE ${IN_SLICE}${logger}`).get(...args) as OperationTotals);
-    }
+    for (const t of this.windows.sliceRows<OperationTotals>(range(q), { logger: q.logger }, (w) => `SELECT ${OPS} FROM windows WHERE ${w}`)) add(out, t);
     return out;
   }
 
@@ -98,11 +88,11 @@ export class StoreFacts implements FactSource {
 
   errorCodeCount(q: { from: number; to: number; code?: string }): number {
     if (q.code === '') return 0;
-    return q.code === undefined ? this.lines(q, ` AND error_code <> ''`, []) : this.lines(q, ' AND error_code = ?', [q.code]);
+    return q.code === undefined ? this.lines(q, {}, ` AND error_code <> ''`) : this.lines(q, { errorCode: q.code });
   }
 
   levelCount(q: { from: number; to: number; level: string; logger?: string }): number {
-    return q.logger === undefined ? this.lines(q, ' AND level = ?', [q.level]) : this.lines(q, ' AND level = ? AND logger = ?', [q.level, q.logger]);
+    return this.lines(q, { level: q.level, logger: q.logger });
   }
 
   parseErrors(q: { from: number; to: number; file?: string }): number {
@@ -156,35 +146,24 @@ export class StoreFacts implements FactSource {
     const key = `${q.from}|${q.to}|${q.logger ?? ''}|${changes}`;
     if (this.stageCache?.key === key) return this.stageCache.totals;
     const totals = new Map<string, OperationTotals>();
-    const logger = q.logger !== undefined ? ' AND logger = ?' : '';
-    for (const s of slices(range(q))) {
-      const args: unknown[] = [s.res, s.from, s.to];
-      if (q.logger !== undefined) args.push(q.logger);
-      const rows = this.stmt(`SELECT stage, ${OPS} FROM windows WHERE ${IN_SLICE} AND ops > 0${logger} GROUP BY stage`).all(...args) as (OperationTotals & {
-        stage: string;
-      })[];
-      for (const r of rows) {
-        const t = totals.get(r.stage);
-        if (t) add(t, r);
-        else totals.set(r.stage, { total: r.total, failed: r.failed, durationSum: r.durationSum, durationCount: r.durationCount });
-      }
+    const rows = this.windows.sliceRows<OperationTotals & { stage: string }>(
+      range(q),
+      { logger: q.logger },
+      (w) => `SELECT stage, ${OPS} FROM windows WHERE ${w} AND ops > 0 GROUP BY stage`,
+    );
+    for (const { stage, ...r } of rows) {
+      const t = totals.get(stage);
+      if (t) add(t, r);
+      else totals.set(stage, r);
     }
     this.stageCache = { key, totals };
     return totals;
   }
 
-  /** Sum of `lines` over the window with an extra condition. */
-  private lines(q: { from: number; to: number }, where: string, args: unknown[]): number {
+  /** Sum of `lines` over the window for the cells of `f` (and an extra condition). */
+  private lines(q: { from: number; to: number }, f: CellFilter, extra = ''): number {
     let n = 0;
-    for (const s of slices(range(q))) {
-      n += (this.stmt(`SELECT coalesce(sum(lines), 0) AS n FROM windows WHERE ${IN_SLICE}${where}`).get(s.res, s.from, s.to, ...args) as { n: number }).n;
-    }
+    for (const r of this.windows.sliceRows<{ n: number }>(range(q), f, (w) => `SELECT coalesce(sum(lines), 0) AS n FROM windows WHERE ${w}${extra}`)) n += r.n;
     return n;
-  }
-
-  private stmt(sql: string): Statement {
-    let st = this.cache.get(sql);
-    if (!st) this.cache.set(sql, (st = this.db.prepare(sql)));
-    return st;
   }
 }
