@@ -173,8 +173,13 @@ function num(p: ResolvedParams, k: string): number {
   return v;
 }
 
+/** The `window` param as the span ending at the evaluation. */
+function span(ctx: FactContext, p: ResolvedParams): { from: number; to: number } {
+  return { from: ctx.now - num(p, 'window'), to: ctx.now };
+}
+
 function operations(ctx: FactContext, p: ResolvedParams): OperationTotals {
-  const q = { from: ctx.now - num(p, 'window'), to: ctx.now, stage: str(p, 'stage'), logger: str(p, 'logger') };
+  const q = { ...span(ctx, p), stage: str(p, 'stage'), logger: str(p, 'logger') };
   return ctx.memo(`operations|${q.from}|${q.to}|${q.stage ?? ''}|${q.logger ?? ''}`, () =>
     ctx.sources.facts.operations(dropUndefined(q)),
   );
@@ -237,8 +242,7 @@ const FACT_LIST: FactSpec[] = [
     valueType: 'number',
     unit: 'count',
     params: { window, code: { kind: 'string', description: 'only this error_code, e.g. FFMPEG_FAILED' } },
-    compute: (ctx, p) =>
-      ctx.sources.facts.errorCodeCount(dropUndefined({ from: ctx.now - num(p, 'window'), to: ctx.now, code: str(p, 'code') })),
+    compute: (ctx, p) => ctx.sources.facts.errorCodeCount(dropUndefined({ ...span(ctx, p), code: str(p, 'code') })),
   },
   {
     name: 'level_count',
@@ -251,9 +255,7 @@ const FACT_LIST: FactSpec[] = [
       logger,
     },
     compute: (ctx, p) =>
-      ctx.sources.facts.levelCount(
-        dropUndefined({ from: ctx.now - num(p, 'window'), to: ctx.now, level: str(p, 'level')!.toUpperCase(), logger: str(p, 'logger') }),
-      ),
+      ctx.sources.facts.levelCount(dropUndefined({ ...span(ctx, p), level: str(p, 'level')!.toUpperCase(), logger: str(p, 'logger') })),
   },
   {
     name: 'avg_duration',
@@ -272,8 +274,7 @@ const FACT_LIST: FactSpec[] = [
     valueType: 'number',
     unit: 'seconds',
     params: { window, stage },
-    compute: (ctx, p) =>
-      ctx.sources.facts.durationQuantile(dropUndefined({ from: ctx.now - num(p, 'window'), to: ctx.now, stage: str(p, 'stage'), q: 0.95 })),
+    compute: (ctx, p) => ctx.sources.facts.durationQuantile(dropUndefined({ ...span(ctx, p), stage: str(p, 'stage'), q: 0.95 })),
   },
   {
     name: 'active_sessions',
@@ -308,8 +309,7 @@ const FACT_LIST: FactSpec[] = [
     valueType: 'number',
     unit: 'count',
     params: { window, file: { kind: 'string', description: 'a tailed path or a basename such as errors.log' } },
-    compute: (ctx, p) =>
-      ctx.sources.facts.parseErrors(dropUndefined({ from: ctx.now - num(p, 'window'), to: ctx.now, file: str(p, 'file') })),
+    compute: (ctx, p) => ctx.sources.facts.parseErrors(dropUndefined({ ...span(ctx, p), file: str(p, 'file') })),
   },
   {
     name: 'cpu_usage_percent',
