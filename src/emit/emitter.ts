@@ -171,11 +171,13 @@ export function createEmitter(opts: EmitterOptions): Emitter {
   const context = (c: Context) => ({ session_id: c.sessionId, user_id: c.userId, correlation_id: c.correlationId });
 
   /** An operation or session event: media_processing.log, plus its copies. */
-  const media = (level: Level, message: string, fields: Record<string, unknown>, extra: Record<string, unknown> | undefined, duration?: number) => {
+  const media = (level: Level, message: string, fields: Record<string, unknown>, extra: Record<string, unknown> | undefined) => {
     const line = build(level, MEDIA_LOGGER, message, fields, extra);
     write('media', line);
     if (ERROR_LEVELS.has(level)) write('errors', { ...line, copy_of: FILES.media });
-    if (duration !== undefined && duration >= slow && (line.event === 'stage_completed' || line.event === 'processing_error')) {
+    // From `fields`, not `line`: a duration_seconds passed in `extra` never makes an operation slow.
+    const duration = fields.duration_seconds as number | undefined;
+    if (duration !== undefined && duration >= slow && (fields.event === 'stage_completed' || fields.event === 'processing_error')) {
       write('performance', { ...line, copy_of: FILES.media, slow_threshold_seconds: slow });
     }
   };
@@ -207,7 +209,6 @@ export function createEmitter(opts: EmitterOptions): Emitter {
           video_count: e.videoCount,
         },
         e.extra,
-        e.durationSeconds,
       );
     },
     processingError(e) {
@@ -225,7 +226,6 @@ export function createEmitter(opts: EmitterOptions): Emitter {
           stack: e.stack,
         },
         e.extra,
-        e.durationSeconds,
       );
     },
     sessionCompleted(e) {
