@@ -12,7 +12,7 @@ import type { Config } from './config/load.js';
 import { formatLocated, ValidationError } from './errors.js';
 import { buildIngest } from './ingest/build.js';
 import type { CommitInfo, Pipeline } from './ingest/pipeline.js';
-import type { Logger } from './log.js';
+import { logFn, type Logger } from './log.js';
 import { buildChannels } from './notify/channels.js';
 import { Dispatcher } from './notify/dispatcher.js';
 import { Outbox } from './notify/outbox.js';
@@ -120,7 +120,7 @@ export class Agent {
       config,
       db: this.db,
       clock,
-      log: (level, msg, data) => log[level](data ?? {}, msg),
+      log: logFn(log),
       onCommit: (c) => this.afterCommit(c),
     });
     this.tailer = parts.tailer;
@@ -144,7 +144,7 @@ export class Agent {
       clock,
       maxAgeMs: config.notify.max_age_ms,
       rateLimits: rateLimits(config),
-      log: (level, msg, data) => log[level](data ?? {}, msg),
+      log: logFn(log),
     });
     this.outbox = new Outbox(this.db, { router, channels: this.channels, onEnqueue: () => this.dispatcher.kick() });
     this.runner = new RuleRunner({
@@ -178,7 +178,7 @@ export class Agent {
         this.needScan = true;
         this.kick();
       },
-      { mode: config.watch.mode, pollIntervalMs: config.watch.reconcile_interval_ms, log: (level, msg, data) => log[level]({ ...data }, msg) },
+      { mode: config.watch.mode, pollIntervalMs: config.watch.reconcile_interval_ms, log: logFn(log) },
     );
     this.tailer.scan();
     const state = path.join(config.state_dir, DB_FILE);

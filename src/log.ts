@@ -21,3 +21,11 @@ export function createLogger(level: string = 'info', destination?: NodeJS.Writab
 }
 
 export type { Logger };
+
+/** How the pieces below the agent log (tail, ingest, notify): no pino in their signatures. */
+export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>) => void;
+
+/** A LogFn writing to `log`. */
+export function logFn(log: Logger): LogFn {
+  return (level, msg, data) => log[level](data ?? {}, msg);
+}

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
 import { BatchWriter, MINUTE, distinctInMinute, loadCheckpoints } from '../store/batch.js';
 import type { DB } from '../store/db.js';
-import { Tailer, type TailLog } from '../tail/index.js';
+import { Tailer } from '../tail/index.js';
 import { Aggregator } from './aggregate.js';
 import { CardinalityGuard } from './cardinality.js';
 import { defaultParseWorkers } from './parse-pool.js';
@@ -39,13 +39,12 @@ export function buildIngest(o: {
   const stored = db.prepare(`SELECT max(start) AS s FROM windows WHERE res = ${MINUTE}`).get() as { s: number | null };
   const guard = new CardinalityGuard(config.cardinality, (start, dim) => distinctInMinute(db, start, dim), stored.s ?? -Infinity);
   const aggregator = new Aggregator({ recentLines: config.retention.recent_lines, samplesPerBatch: 100, guard, maxLineBytes: config.max_line_bytes });
-  const tailLog: TailLog = (level, msg, data) => log(level, msg, data);
   const tailer = new Tailer({
     inputs: config.inputs.map((i) => ({ path: i.path, start_at: i.start_at })),
     maxLineBytes: config.max_line_bytes,
     checkpoints: loadCheckpoints(db),
     now: () => clock.now(),
-    log: tailLog,
+    log,
   });
   const pipeline = new Pipeline({
     tailer,

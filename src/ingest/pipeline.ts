@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import type { LogFn } from '../log.js';
 import type { BatchWriter } from '../store/batch.js';
 import type { Checkpoint, LineSink, ReadResult, Tailer } from '../tail/index.js';
 import { logicalName } from '../tail/index.js';
@@ -6,9 +7,7 @@ import type { Aggregator } from './aggregate.js';
 import { ChunkParser, type ChunkDone } from './chunk.js';
 import { ParsePool } from './parse-pool.js';
 
-export interface IngestLog {
-  (level: 'debug' | 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>): void;
-}
+export type IngestLog = LogFn;
 
 export interface PipelineOptions {
   tailer: Tailer;

@@ -3,6 +3,7 @@
  * it hands out checkpoints with every read and accepts them back at start, so the
  * store can persist them in the same transaction as the data they cover.
  */
+import type { LogFn } from '../log.js';
 
 export type StartAt = 'beginning' | 'end';
 
@@ -70,8 +71,8 @@ export interface FileStatus {
   skipping: boolean;
 }
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type TailLog = (level: LogLevel, msg: string, data?: Record<string, unknown>) => void;
+export type TailLog = LogFn;
+export type LogLevel = Parameters<LogFn>[0];
 
 export interface TailerOptions {
   inputs: InputSpec[];
