@@ -1,6 +1,7 @@
-import { combineFailures, describeError, isFailure, redactUrl } from './http.js';
+import { combineFailures, isFailure, redactUrl } from './http.js';
 import { HttpChannel, postLabel } from './http-channel.js';
 import { OptionReader, checkHttpUrl } from './options.js';
+import { askStatus } from './probe.js';
 import type { AlertMessage, ChannelContext, HealthResult, SendOutcome } from './types.js';
 
 export interface AlertmanagerOptions {
@@ -85,14 +86,9 @@ export class AlertmanagerChannel extends HttpChannel {
     const results = await Promise.all(
       this.bases.map(async (base) => {
         const shown = redactUrl(base);
-        try {
-          const res = await (this.fetchFn ?? fetch)(`${base}/-/healthy`, { signal: AbortSignal.timeout(this.timeoutMs), redirect: 'manual' });
-          await res.body?.cancel().catch(() => undefined);
-          return { ok: res.ok, message: `${shown} ${res.ok ? 'healthy' : `answered HTTP ${res.status}`}` };
-        } catch (err) {
-          const why = err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : describeError(err);
-          return { ok: false, message: `${shown} not reachable: ${why}` };
-        }
+        const a = await askStatus(`${base}/-/healthy`, { method: 'GET', timeoutMs: this.timeoutMs, fetch: this.fetchFn });
+        if ('error' in a) return { ok: false, message: `${shown} not reachable: ${a.error}` };
+        return { ok: a.ok, message: `${shown} ${a.ok ? 'healthy' : `answered HTTP ${a.status}`}` };
       }),
     );
     return { ok: results.some((r) => r.ok), message: `${this.name}: ${results.map((r) => r.message).join('; ')}` };
