@@ -1,4 +1,6 @@
 import type { Ajv } from 'ajv';
+import { LEVELS } from '../parse/event.js';
+import { SEVERITIES } from '../rules/rule.js';
 
 /**
  * JSON schemas of every route: querystrings are validated (a bad value is a 400, an
@@ -7,8 +9,6 @@ import type { Ajv } from 'ajv';
  * leaks out.
  */
 export const MAX_HOURS = 8760;
-export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'] as const;
-export const ALERT_LEVELS = ['info', 'warning', 'error', 'critical'] as const;
 export const ALERT_STATES = ['pending', 'firing', 'resolved', 'inactive'] as const;
 
 /** A regex accepting any of `words` in any letter case (JSON Schema patterns have no `i` flag). */
@@ -53,7 +53,7 @@ export const noQuery = query({});
 export const hoursQuery = query({ hours });
 
 export const alertsQuery = query({
-  level: { type: 'string', pattern: anyCase(ALERT_LEVELS) },
+  level: { type: 'string', pattern: anyCase(SEVERITIES) },
   state: { type: 'string', pattern: anyCase(ALERT_STATES) },
   limit: { type: 'integer', finite: true, minimum: 1, maximum: 1000, default: 50 },
 });
@@ -64,7 +64,7 @@ export const sessionsQuery = query({
 
 export const logsQuery = query({
   lines: { type: 'integer', finite: true, minimum: 1, maximum: 10000, default: 100 },
-  level: { type: 'string', pattern: anyCase(LOG_LEVELS) },
+  level: { type: 'string', pattern: anyCase(LEVELS) },
 });
 
 const check = obj({ component: str, status, message: str });

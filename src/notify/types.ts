@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { SEVERITIES, type Severity } from '../rules/rule.js';
 
 /** One alert transition handed to a channel. Times are epoch milliseconds. */
 export interface AlertMessage {
@@ -6,7 +7,7 @@ export interface AlertMessage {
   id: string;
   rule: string;
   state: 'firing' | 'resolved';
-  severity: 'info' | 'warning' | 'error' | 'critical';
+  severity: Severity;
   labels: Record<string, string>;
   summary: string;
   description?: string;
@@ -55,8 +56,6 @@ export interface ChannelContext {
   fetch?: FetchLike;
 }
 
-export const SEVERITIES = ['info', 'warning', 'error', 'critical'] as const;
-
-export function severityRank(s: AlertMessage['severity']): number {
+export function severityRank(s: Severity): number {
   return SEVERITIES.indexOf(s);
 }
