@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { RuleSet } from '../../src/rules/engine.js';
+import { RuleSet, type Transition } from '../../src/rules/engine.js';
 import { lintRuleSource } from '../../src/rules/load.js';
 import type { Rule } from '../../src/rules/rule.js';
 import { RuleRunner } from '../../src/rules/runner.js';
@@ -171,6 +171,31 @@ describe('AlertStore', () => {
     const out = await runner(db, src).evaluateAt(t(2));
     expect(out.map((x) => x.state)).toEqual(['firing']); // pending since t(0), not since the restart
     db.close();
+  });
+
+  it('records an end or a repeat whose episode row is gone (pruned) on a row of its own', () => {
+    const db = openStore(':memory:');
+    const store = new AlertStore(db);
+    const tr = (over: Partial<Transition>): Transition => ({
+      at: t(30),
+      rule: 'ffmpeg_down',
+      state: 'resolved',
+      severity: 'critical',
+      labels: { host: 'a' },
+      summary: 'ffmpeg down',
+      values: { ffmpeg_available: true },
+      alertKey: 'ffmpeg_down{host="a"}',
+      ...over,
+    });
+    const [end] = store.record({ states: new Map(), transitions: [tr({ notify: 'resolved' })] }, t(30));
+    const [rep] = store.record({ states: new Map(), transitions: [tr({ alertKey: 'ffmpeg_down{host="b"}', labels: { host: 'b' }, state: 'firing', notify: 'repeat', at: t(31) })] }, t(31));
+    const common = { rule: 'ffmpeg_down', severity: 'critical', summary: 'ffmpeg down', description: null, facts: { ffmpeg_available: true } };
+    expect(store.recent(10)).toEqual([
+      { ...common, id: rep!.alertId, alertKey: 'ffmpeg_down{host="b"}', labels: { host: 'b' }, state: 'firing', startedAt: t(31), firingAt: t(31), resolvedAt: null, lastNotifiedAt: t(31) },
+      { ...common, id: end!.alertId, alertKey: 'ffmpeg_down{host="a"}', labels: { host: 'a' }, state: 'resolved', startedAt: t(30), firingAt: null, resolvedAt: t(30), lastNotifiedAt: t(30) },
+    ]);
+    expect(store.transitionsOf(end!.alertId)).toEqual([{ at: t(30), state: 'resolved', summary: 'ffmpeg down' }]);
+    expect(store.transitionsOf(rep!.alertId)).toEqual([]); // a re-notification is not a state change
   });
 
   it('writes alert_state only when a state changed', async () => {
