@@ -180,22 +180,7 @@ export class AlertStore {
     }
     let id: number;
     if (t.state === 'pending' || (t.state === 'firing' && !open)) {
-      const firing = t.state === 'firing';
-      id = Number(
-        this.s.insertAlert.run({
-          alertKey: t.alertKey,
-          rule: t.rule,
-          severity: t.severity,
-          labels: JSON.stringify(t.labels),
-          state: t.state,
-          summary: t.summary,
-          description,
-          facts,
-          startedAt: st?.activeSince ?? t.at,
-          firingAt: firing ? t.at : null,
-          lastNotifiedAt: notifiedAt,
-        }).lastInsertRowid,
-      );
+      id = this.insertEpisode(t, facts, st?.activeSince ?? t.at, t.state === 'firing' ? t.at : null);
       if (isRepeat) return id; // a repeat whose episode row was pruned: re-opened, nothing transitioned
     } else if (t.state === 'firing') {
       id = open!.id;
@@ -203,28 +188,29 @@ export class AlertStore {
     } else {
       // resolved / inactive. Without an open episode (pruned by retention) the end is
       // still recorded, on a row of its own, so the transition is never lost.
-      id = open
-        ? open.id
-        : Number(
-            this.s.insertAlert.run({
-              alertKey: t.alertKey,
-              rule: t.rule,
-              severity: t.severity,
-              labels: JSON.stringify(t.labels),
-              state: t.state,
-              summary: t.summary,
-              description,
-              facts,
-              startedAt: t.at,
-              firingAt: null,
-              lastNotifiedAt: notifiedAt,
-            }).lastInsertRowid,
-          );
+      id = open ? open.id : this.insertEpisode(t, facts, t.at, null);
       this.s.close.run({ id, state: t.state, facts, at: t.at, notifiedAt });
     }
     this.s.insertTransition.run(id, t.at, t.state, t.summary);
-    void now;
     return id;
+  }
+
+  /** A new episode row in the transition's state; returns its id. */
+  private insertEpisode(t: Transition, facts: string, startedAt: number, firingAt: number | null): number {
+    const row = {
+      alertKey: t.alertKey,
+      rule: t.rule,
+      severity: t.severity,
+      labels: JSON.stringify(t.labels),
+      state: t.state,
+      summary: t.summary,
+      description: t.description ?? null,
+      facts,
+      startedAt,
+      firingAt,
+      lastNotifiedAt: t.notify ? t.at : null,
+    };
+    return Number(this.s.insertAlert.run(row).lastInsertRowid);
   }
 }
 
