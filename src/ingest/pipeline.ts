@@ -108,7 +108,6 @@ export class Pipeline {
   private chunkPath = '';
   private spans = new Int32Array(8192);
   private nSpans = 0;
-  private maxEnd = 0;
   /** Returned chunk buffers, reused for the next chunks. */
   private readonly freeBytes: Uint8Array[] = [];
   private readonly freeSpans: Int32Array[] = [];
@@ -140,7 +139,6 @@ export class Pipeline {
       line: (buf: Buffer, start: number, end: number) => {
         this.chunk = buf;
         this.addSpan(start, end);
-        this.maxEnd = end;
       },
       overlong: (_path: string, bytes: number) => {
         this.addSpan(-1, bytes);
@@ -250,7 +248,6 @@ export class Pipeline {
     }
     const { tailer } = this.o;
     this.nSpans = 0;
-    this.maxEnd = 0;
     this.chunk = null;
     const r = tailer.readNext(this.sink, this.batchBytes - b.bytes);
     if (r === null) b.caughtUp = true;
@@ -258,7 +255,7 @@ export class Pipeline {
       b.reads.push(r);
       b.bytes += r.bytes;
       if (this.nSpans > 0) {
-        chunks.push(this.dispatch(b, queue));
+        chunks.push(this.dispatch(b, queue, r.bytes));
         b.pending++;
       }
     }
@@ -307,12 +304,15 @@ export class Pipeline {
     }
   }
 
-  /** Copies the chunk just read (the tailer reuses its buffer) and has a worker parse it, or parses it here. */
-  private dispatch(batch: ReadBatch, queue: number): InFlight {
+  /**
+   * Copies the `len` bytes just read (the tailer reuses its buffer; every span lies in
+   * them) and has a worker parse them, or parses them here.
+   */
+  private dispatch(batch: ReadBatch, queue: number, len: number): InFlight {
     let bytes = this.freeBytes.pop();
     // Room for a whole default read (1 MiB + 1), so buffers get reused.
-    if (bytes === undefined || bytes.length < this.maxEnd) bytes = new Uint8Array(new ArrayBuffer(Math.max(this.maxEnd, CHUNK_BUFFER)));
-    if (this.chunk !== null) this.chunk.copy(bytes, 0, 0, this.maxEnd);
+    if (bytes === undefined || bytes.length < len) bytes = new Uint8Array(new ArrayBuffer(Math.max(len, CHUNK_BUFFER)));
+    if (this.chunk !== null) this.chunk.copy(bytes, 0, 0, len);
     let spans = this.freeSpans.pop();
     if (spans === undefined || spans.length < 2 * this.nSpans) spans = new Int32Array(new ArrayBuffer(Math.max(this.spans.length, 2 * this.nSpans) * 4));
     spans.set(this.spans.subarray(0, 2 * this.nSpans));
