@@ -17,12 +17,11 @@ import type { AddressInfo } from 'node:net';
 import { buildApi } from '../src/api/server.js';
 import { ManualClock } from '../src/clock.js';
 import { parseConfigText } from '../src/config/load.js';
-import { BatchWriter, emptyBatch, MINUTE, type WindowCell } from '../src/store/batch.js';
+import { BatchWriter, DAY, emptyBatch, MINUTE } from '../src/store/batch.js';
 import { openStore, type DB } from '../src/store/db.js';
-import { Histogram } from '../src/store/histogram.js';
 import { insertSample } from '../src/store/samples.js';
+import { addOperation, emptyCell } from './cells.js';
 
-const DAY = 86_400_000;
 const STAGES: [string, number][] = [
   ['upload', 4],
   ['analysis', 12],
@@ -47,21 +46,6 @@ function rng(seed: number): () => number {
   };
 }
 
-function cell(start: number, stage: string, level: string, code: string): WindowCell {
-  return { start, logger: 'media_processing', level, stage, errorCode: code, lines: 0, ops: 0, opsFailed: 0, durCount: 0, durSum: 0, durMin: null, durMax: null, hist: null };
-}
-
-function observe(c: WindowCell, d: number, failed: boolean): void {
-  c.lines++;
-  c.ops++;
-  if (failed) c.opsFailed++;
-  c.durCount++;
-  c.durSum += d;
-  c.durMin = c.durMin === null ? d : Math.min(c.durMin, d);
-  c.durMax = c.durMax === null ? d : Math.max(c.durMax, d);
-  (c.hist ??= new Histogram()).add(d);
-}
-
 function buildStore(db: DB, end: number): { operations: number } {
   const rand = rng(42);
   const writer = new BatchWriter(db, { recentLines: 10_000, rejectedSamples: 1000 });
@@ -77,9 +61,9 @@ function buildStore(db: DB, end: number): { operations: number } {
         const level = failed ? 'ERROR' : 'INFO';
         const key = `${t}|${stage}|${level}|${code}`;
         let c = b.cells.get(key);
-        if (c === undefined) b.cells.set(key, (c = cell(t, stage, level, code)));
+        if (c === undefined) b.cells.set(key, (c = emptyCell(t, level, stage, code)));
         // Log-normal-ish durations around the stage's mean.
-        observe(c, mean * Math.exp((rand() - 0.5) * 1.5), failed);
+        addOperation(c, mean * Math.exp((rand() - 0.5) * 1.5), failed);
         operations++;
       }
     }

@@ -22,11 +22,11 @@ import { replay } from '../src/replay/run.js';
 import { lintRuleSet } from '../src/rules/reload.js';
 import { RuleRunner } from '../src/rules/runner.js';
 import { AlertStore } from '../src/store/alerts.js';
-import { BatchWriter, emptyBatch, HOUR, MINUTE, type Batch, type WindowCell } from '../src/store/batch.js';
+import { BatchWriter, emptyBatch, HOUR, MINUTE, type Batch } from '../src/store/batch.js';
 import { openStore, type DB } from '../src/store/db.js';
 import { StoreFacts } from '../src/store/facts.js';
-import { Histogram } from '../src/store/histogram.js';
 import { insertSample } from '../src/store/samples.js';
+import { addOperation, emptyCell } from './cells.js';
 import { generate, STAGES } from './generate.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -36,21 +36,6 @@ const quiet = { info() {}, warn() {}, error() {} };
 
 function rng(seed: number) {
   return () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-}
-
-function cell(start: number, level: string, stage: string, code: string): WindowCell {
-  return { start, logger: 'media_processing', level, stage, errorCode: code, lines: 0, ops: 0, opsFailed: 0, durCount: 0, durSum: 0, durMin: null, durMax: null, hist: null };
-}
-
-function addOp(c: WindowCell, d: number, failed: boolean): void {
-  c.lines++;
-  c.ops++;
-  if (failed) c.opsFailed++;
-  c.durCount++;
-  c.durSum += d;
-  c.durMin = c.durMin === null ? d : Math.min(c.durMin, d);
-  c.durMax = c.durMax === null ? d : Math.max(c.durMax, d);
-  (c.hist ??= new Histogram()).add(d);
 }
 
 /** Builds `days` of minute windows ending at `end` through the BatchWriter, one batch per hour. */
@@ -64,19 +49,19 @@ function buildStore(db: DB, end: number, days: number): { cells: number; session
     const b: Batch = emptyBatch();
     for (let m = h; m < h + HOUR; m += MINUTE) {
       for (const stage of STAGES) {
-        const ok = cell(m, 'INFO', stage, '');
-        for (let i = 0; i < 10; i++) addOp(ok, stage === 'compression' ? 30 + r() * 200 : 0.5 + r() * 40, false);
+        const ok = emptyCell(m, 'INFO', stage, '');
+        for (let i = 0; i < 10; i++) addOperation(ok, stage === 'compression' ? 30 + r() * 200 : 0.5 + r() * 40, false);
         b.cells.set(`${m}|ok|${stage}`, ok);
-        const started = cell(m, 'DEBUG', stage, '');
+        const started = emptyCell(m, 'DEBUG', stage, '');
         started.lines = 10;
         b.cells.set(`${m}|debug|${stage}`, started);
-        const warn = cell(m, 'WARNING', stage, '');
+        const warn = emptyCell(m, 'WARNING', stage, '');
         warn.lines = 1 + Math.floor(r() * 3);
         b.cells.set(`${m}|warn|${stage}`, warn);
         for (const code of CODES) {
           if (r() < 0.5) continue;
-          const e = cell(m, 'ERROR', stage, code);
-          addOp(e, 1 + r() * 10, true);
+          const e = emptyCell(m, 'ERROR', stage, code);
+          addOperation(e, 1 + r() * 10, true);
           b.cells.set(`${m}|err|${stage}|${code}`, e);
         }
       }
