@@ -64,7 +64,7 @@ export class AlertStore {
   >;
   /** alert_key → the JSON stored in alert_state; only changed states are written. */
   private stored: Map<string, string> | null = null;
-  private readonly tx: (input: RecordInput, now: number, onNotify: OnNotify | undefined) => RecordedTransition[];
+  private readonly tx: (input: RecordInput, onNotify: OnNotify | undefined) => RecordedTransition[];
 
   constructor(private readonly db: DB) {
     this.s = {
@@ -82,7 +82,7 @@ export class AlertStore {
       deleteState: db.prepare(`DELETE FROM alert_state WHERE alert_key = ?`),
       allStates: db.prepare(`SELECT alert_key AS key, state FROM alert_state ORDER BY alert_key`),
     };
-    this.tx = db.transaction((input: RecordInput, now: number, onNotify: OnNotify | undefined) => this.write(input, now, onNotify));
+    this.tx = db.transaction((input: RecordInput, onNotify: OnNotify | undefined) => this.write(input, onNotify));
   }
 
   /** The engine state saved by the last record(): pending timers and firing alerts survive a restart. */
@@ -107,13 +107,14 @@ export class AlertStore {
    * Stores one evaluation: alert_state follows `states` exactly, each transition updates
    * its episode in `alerts` and gets an `alert_transitions` row, and `onNotify` runs for
    * each due notification — all in one transaction. Returns the transitions with their
-   * episode ids, in the order given.
+   * episode ids, in the order given. `_now` is not read: every transition carries its own
+   * `at` (the parameter stays for the callers in rules/ and notify/ tests).
    */
-  record(input: RecordInput, now: number, onNotify?: OnNotify): RecordedTransition[] {
+  record(input: RecordInput, _now: number, onNotify?: OnNotify): RecordedTransition[] {
     if (this.stored === null) this.loadStates();
     const before = new Map(this.stored!);
     try {
-      return this.tx(input, now, onNotify);
+      return this.tx(input, onNotify);
     } catch (e) {
       this.stored = before; // the transaction rolled back: so does what we believe is stored
       throw e;
@@ -142,7 +143,7 @@ export class AlertStore {
     }[];
   }
 
-  private write(input: RecordInput, now: number, onNotify: OnNotify | undefined): RecordedTransition[] {
+  private write(input: RecordInput, onNotify: OnNotify | undefined): RecordedTransition[] {
     const stored = this.stored!;
     for (const [key, st] of input.states) {
       const json = JSON.stringify(st);
@@ -159,7 +160,7 @@ export class AlertStore {
     const rules = ruleLookup(input.rules);
     const out: RecordedTransition[] = [];
     for (const t of input.transitions) {
-      const alertId = this.episode(t, input.states.get(t.alertKey), now);
+      const alertId = this.episode(t, input.states.get(t.alertKey));
       const rt: RecordedTransition = { ...t, alertId };
       out.push(rt);
       if (t.notify && onNotify) onNotify(rt, rules(t.rule));
@@ -168,7 +169,7 @@ export class AlertStore {
   }
 
   /** Updates (or opens) the episode a transition belongs to and returns its id. */
-  private episode(t: Transition, st: TrackedAlert | undefined, now: number): number {
+  private episode(t: Transition, st: TrackedAlert | undefined): number {
     const open = this.s.openEpisode.get(t.alertKey) as { id: number } | undefined;
     const facts = JSON.stringify(t.values);
     const description = t.description ?? null;
