@@ -12,21 +12,10 @@
  */
 import type { Clock } from '../clock.js';
 import { OutboxTable, type OutboxCounts, type OutboxRow } from './outbox.js';
-import { SlackChannel } from './slack.js';
-import type { Channel, SendOutcome } from './types.js';
+import type { Channel, RateLimit, SendOutcome } from './types.js';
 import type { DB } from '../store/db.js';
 
 export type NotifyLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>) => void;
-
-export interface RateLimit {
-  /** Sends per second, sustained. */
-  perSecond: number;
-  /** Sends allowed back to back after a quiet spell. */
-  burst: number;
-}
-
-/** Slack asks incoming webhooks for about one message per second. */
-export const SLACK_RATE_LIMIT: RateLimit = { perSecond: 1, burst: 1 };
 
 export const DEFAULT_BASE_BACKOFF_MS = 1000;
 export const DEFAULT_MAX_BACKOFF_MS = 5 * 60_000;
@@ -50,7 +39,7 @@ export interface DispatcherOptions {
   maxAgeMs?: number;
   /** Most notifications in one send. Default 50. */
   maxBatch?: number;
-  /** Per channel instance name; null turns a default off. Slack channels default to SLACK_RATE_LIMIT, others to none. */
+  /** Per channel instance name; null turns a default off. A channel defaults to its own rateLimit (Slack's), others to none. */
   rateLimits?: Readonly<Record<string, RateLimit | null>>;
   /** How long stop() waits for in-flight sends before aborting them. Default 5 s. */
   stopTimeoutMs?: number;
@@ -242,7 +231,7 @@ export class Dispatcher {
   private bucket(name: string, channel: Channel, now: number): TokenBucket | null {
     if (!this.buckets.has(name)) {
       const configured = this.rateLimits[name];
-      const limit = configured !== undefined ? configured : channel instanceof SlackChannel ? SLACK_RATE_LIMIT : null;
+      const limit = configured !== undefined ? configured : (channel.rateLimit ?? null);
       this.buckets.set(name, limit ? new TokenBucket(limit, now) : null);
     }
     return this.buckets.get(name)!;

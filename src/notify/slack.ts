@@ -3,7 +3,7 @@ import { batchTitle, formatLabels, formatValue, stateWord, truncate } from './fo
 import { redactUrl } from './http.js';
 import { HttpChannel, postLabel } from './http-channel.js';
 import { OptionReader } from './options.js';
-import type { AlertMessage, ChannelContext, HealthResult, SendOutcome } from './types.js';
+import type { AlertMessage, ChannelContext, HealthResult, RateLimit, SendOutcome } from './types.js';
 
 export interface SlackOptions {
   webhook_url: string;
@@ -24,6 +24,9 @@ const TEXT_MAX = 3000;
 
 export type SlackPayload = Required<Pick<IncomingWebhookSendArguments, 'text' | 'blocks'>>;
 
+/** Slack asks incoming webhooks for about one message per second. */
+export const SLACK_RATE_LIMIT: RateLimit = { perSecond: 1, burst: 1 };
+
 /**
  * Slack incoming webhook, posted with fetch rather than @slack/webhook's IncomingWebhook: that
  * client reports a failure as IncomingWebhookHTTPError with the status and body but drops the
@@ -31,6 +34,7 @@ export type SlackPayload = Required<Pick<IncomingWebhookSendArguments, 'text' | 
  * payload is still typed with the library's IncomingWebhookSendArguments.
  */
 export class SlackChannel extends HttpChannel {
+  readonly rateLimit = SLACK_RATE_LIMIT;
   private readonly url: string;
 
   constructor(options: SlackOptions, ctx: ChannelContext = {}) {

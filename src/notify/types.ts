@@ -41,9 +41,18 @@ export interface Channel {
   readonly name: string;
   /** Whether resolved transitions are delivered; send() drops them itself when false. */
   readonly sendResolved: boolean;
+  /** The pace the receiver asks for, if it asks (Slack: about one message a second); `notify.rate_limits` overrides it. */
+  readonly rateLimit?: RateLimit;
   send(batch: AlertMessage[], signal?: AbortSignal): Promise<SendOutcome>;
   healthcheck(): Promise<HealthResult>;
   close?(): Promise<void>;
+}
+
+export interface RateLimit {
+  /** Sends per second, sustained. */
+  perSecond: number;
+  /** Sends allowed back to back after a quiet spell. */
+  burst: number;
 }
 
 export type FetchLike = typeof fetch;
