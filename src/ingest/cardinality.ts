@@ -7,14 +7,13 @@ export type Dimension = 'error_code' | 'stage' | 'logger' | 'level';
 
 export const OVERFLOW = 'OTHER';
 
+/** config.cardinality (its defaults live with the other defaults, in config/load.ts). */
 export interface CardinalityCaps {
   error_code: number;
   stage: number;
   logger: number;
   level: number;
 }
-
-export const DEFAULT_CAPS: CardinalityCaps = { error_code: 50, stage: 30, logger: 50, level: 16 };
 
 const KEEP_MINUTES = 360;
 
