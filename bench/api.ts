@@ -21,6 +21,7 @@ import { BatchWriter, DAY, emptyBatch, MINUTE } from '../src/store/batch.js';
 import { openStore, type DB } from '../src/store/db.js';
 import { insertSample } from '../src/store/samples.js';
 import { addOperation, emptyCell } from './cells.js';
+import { quantile } from './quantile.js';
 
 const STAGES: [string, number][] = [
   ['upload', 4],
@@ -94,10 +95,6 @@ function buildStore(db: DB, end: number): { operations: number } {
     }
   })();
   return { operations };
-}
-
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
 async function measure(url: string, n: number): Promise<{ p50: number; p99: number; max: number; status: number }> {

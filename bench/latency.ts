@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { quantile } from './quantile.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // VIGIL_DIST: a build elsewhere than ./dist
@@ -72,11 +73,6 @@ function failedOperation(stage: string, n: number): string {
     duration_seconds: 1.5,
     error_code: 'FFMPEG_FAILED',
   })}\n`;
-}
-
-function percentile(sorted: number[], p: number): number {
-  // nearest rank
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
 async function waitForArrival(stage: string, timeoutMs: number, agent: ChildProcess): Promise<number | null> {
@@ -187,8 +183,8 @@ async function main(): Promise<number> {
       `vigil alert latency: log line written → webhook message received (${TRIALS} trials, ${missed} missed after ${TRIAL_TIMEOUT_MS} ms)`,
     ];
     if (sorted.length > 0) {
-      const p50 = percentile(sorted, 50);
-      const p99 = percentile(sorted, 99);
+      const p50 = quantile(sorted, 0.5);
+      const p99 = quantile(sorted, 0.99);
       lines.push(`  p50  ${p50} ms`, `  p99  ${p99} ms`, `  min  ${sorted[0]} ms   max  ${sorted[sorted.length - 1]} ms`);
       lines.push(`  target p99 ≤ ${TARGET_P99_MS} ms: ${p99 <= TARGET_P99_MS && missed === 0 ? 'met' : 'NOT met'}`);
     }

@@ -28,6 +28,7 @@ import { StoreFacts } from '../src/store/facts.js';
 import { insertSample } from '../src/store/samples.js';
 import { addOperation, emptyCell } from './cells.js';
 import { generate, STAGES } from './generate.js';
+import { quantile } from './quantile.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RULES = path.resolve(here, '../../rules');
@@ -89,10 +90,6 @@ function buildStore(db: DB, end: number, days: number): { cells: number; session
   });
   samples();
   return { cells, sessions };
-}
-
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
 async function cycleBench(): Promise<void> {
