@@ -8,10 +8,11 @@ import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
 import { ValidationError, type Located } from '../errors.js';
 import { FACT_LIST_OPERATORS, LIST_OPERATORS, NUMERIC_OPERATORS, OPERATORS, type OperatorName } from './conditions.js';
-import { defaultParams, describe, FACTS, GROUP_KEYS, normalizeParam, type FactSpec, type ParamSpec } from './facts.js';
+import { defaultParams, FACTS, GROUP_KEYS, normalizeParam, type FactSpec, type ParamSpec } from './facts.js';
 import { SEVERITIES, type ConditionTree, type ConditionValue, type FactUse, type Rule, type Severity } from './rule.js';
 import { closest, didYouMean } from './suggest.js';
 import { compileTemplate, type Template, type TemplateProblem } from './template.js';
+import { cannotRead, nodeKind, yamlErrors } from './yaml-nodes.js';
 
 export interface LintOptions {
   /** Configured channel names; when given, a rule naming another channel is an error. */
@@ -57,7 +58,7 @@ export function ruleFiles(paths: readonly string[]): { files: string[]; problems
     try {
       st = fs.statSync(p);
     } catch (e) {
-      problems.push({ file: p, line: 1, col: 1, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
+      problems.push(cannotRead(p, e));
       continue;
     }
     if (st.isDirectory()) {
@@ -81,7 +82,7 @@ export function lintRules(paths: readonly string[], opts: LintOptions = {}): Lin
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch (e) {
-      problems.push({ file, line: 1, col: 1, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
+      problems.push(cannotRead(file, e));
       continue;
     }
     const r = lintFile(file, text, opts, seen);
@@ -126,10 +127,7 @@ class FileLinter {
   run(): Rule[] {
     const doc = parseDocument(this.text, { lineCounter: this.lc, prettyErrors: true });
     if (doc.errors.length > 0) {
-      for (const e of doc.errors) {
-        const { line, col } = this.lc.linePos(e.pos[0]);
-        this.problems.push({ file: this.file, line, col, message: `YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}` });
-      }
+      this.problems.push(...yamlErrors(this.file, doc.errors, this.lc));
       return [];
     }
     const top = doc.contents;
@@ -146,7 +144,7 @@ class FileLinter {
     }
     if (list.value === null || (isScalar(list.value) && list.value.value === null)) return [];
     if (!isSeq(list.value)) {
-      this.at(list.value, `rules: expected a list of rules, got ${this.kind(list.value)}`);
+      this.at(list.value, `rules: expected a list of rules, got ${nodeKind(list.value)}`);
       return [];
     }
     const rules: Rule[] = [];
@@ -167,14 +165,6 @@ class FileLinter {
     const n = node ?? fallback;
     const offset = n?.range?.[0] ?? 0;
     this.problems.push({ file: this.file, ...this.pos(offset), message });
-  }
-
-  private kind(node: Node | null | undefined): string {
-    if (!node) return 'nothing';
-    if (isMap(node)) return 'a map';
-    if (isSeq(node)) return 'a list';
-    if (isScalar(node)) return describe(node.value);
-    return 'something else';
   }
 
   /** The pairs of a map by key name; unknown keys are reported with a suggestion. */
@@ -209,7 +199,7 @@ class FileLinter {
   private string(f: { key: Node; value: Node | null }, what: string): string | undefined {
     const v = isScalar(f.value) ? f.value.value : undefined;
     if (typeof v === 'string' && v.trim() !== '') return v;
-    this.at(f.value, `${what}: expected a non-empty string, got ${this.kind(f.value)}`, f.key);
+    this.at(f.value, `${what}: expected a non-empty string, got ${nodeKind(f.value)}`, f.key);
     return undefined;
   }
 
@@ -227,7 +217,7 @@ class FileLinter {
 
   private rule(node: Node): Rule | undefined {
     if (!isMap(node)) {
-      this.at(node, `a rule must be a map (name, when, severity, summary, …), got ${this.kind(node)}`);
+      this.at(node, `a rule must be a map (name, when, severity, summary, …), got ${nodeKind(node)}`);
       return undefined;
     }
     const before = this.problems.length;
@@ -260,7 +250,7 @@ class FileLinter {
     if (sevField) {
       const v = isScalar(sevField.value) ? sevField.value.value : undefined;
       if (typeof v === 'string' && (SEVERITIES as readonly string[]).includes(v)) severity = v as Severity;
-      else this.at(sevField.value, `severity: expected one of ${SEVERITIES.join(', ')}, got ${this.kind(sevField.value)}${typeof v === 'string' ? didYouMean(v, SEVERITIES) : ''}`, sevField.key);
+      else this.at(sevField.value, `severity: expected one of ${SEVERITIES.join(', ')}, got ${nodeKind(sevField.value)}${typeof v === 'string' ? didYouMean(v, SEVERITIES) : ''}`, sevField.key);
     }
 
     const forMs = this.duration(f.get('for'), 'for');
@@ -327,14 +317,14 @@ class FileLinter {
   private channels(f: { key: Node; value: Node | null } | undefined): string[] | undefined {
     if (!f) return [];
     if (!isSeq(f.value)) {
-      this.at(f.value, `channels: expected a list such as [slack, email], got ${this.kind(f.value)}`, f.key);
+      this.at(f.value, `channels: expected a list such as [slack, email], got ${nodeKind(f.value)}`, f.key);
       return undefined;
     }
     const out: string[] = [];
     for (const item of f.value.items as Node[]) {
       const v = isScalar(item) ? item.value : undefined;
       if (typeof v !== 'string' || v === '') {
-        this.at(item, `channels: expected a channel name, got ${this.kind(item)}`);
+        this.at(item, `channels: expected a channel name, got ${nodeKind(item)}`);
         continue;
       }
       const known = this.opts.channels;
@@ -350,7 +340,7 @@ class FileLinter {
   private labels(f: { key: Node; value: Node | null } | undefined): { map: Record<string, string>; nodes: Map<string, Node> } | undefined {
     if (!f) return undefined;
     if (!isMap(f.value)) {
-      this.at(f.value, `labels: expected a map of name: value, got ${this.kind(f.value)}`, f.key);
+      this.at(f.value, `labels: expected a map of name: value, got ${nodeKind(f.value)}`, f.key);
       return undefined;
     }
     const entries: [string, string][] = [];
@@ -363,7 +353,7 @@ class FileLinter {
       }
       const v = isScalar(pair.value) ? pair.value.value : undefined;
       if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
-        this.at(pair.value, `labels.${k}: expected a string, got ${this.kind(pair.value)}`, pair.key);
+        this.at(pair.value, `labels.${k}: expected a string, got ${nodeKind(pair.value)}`, pair.key);
         continue;
       }
       entries.push([k, String(v)]);
@@ -376,7 +366,7 @@ class FileLinter {
   private groupBy(f: { key: Node; value: Node | null } | undefined): { keys: string[]; nodes: Node[] } | undefined {
     if (!f) return undefined;
     if (!isSeq(f.value)) {
-      this.at(f.value, `group_by: expected a list such as [stage], got ${this.kind(f.value)}`, f.key);
+      this.at(f.value, `group_by: expected a list such as [stage], got ${nodeKind(f.value)}`, f.key);
       return undefined;
     }
     const keys: string[] = [];
@@ -384,7 +374,7 @@ class FileLinter {
     for (const item of f.value.items as Node[]) {
       const v = isScalar(item) ? item.value : undefined;
       if (typeof v !== 'string' || !GROUP_KEYS.has(v)) {
-        this.at(item, `group_by: unknown key ${typeof v === 'string' ? `"${v}"` : this.kind(item)}${typeof v === 'string' ? didYouMean(v, GROUP_KEYS.keys()) : ''} (known: ${[...GROUP_KEYS.keys()].join(', ')})`);
+        this.at(item, `group_by: unknown key ${typeof v === 'string' ? `"${v}"` : nodeKind(item)}${typeof v === 'string' ? didYouMean(v, GROUP_KEYS.keys()) : ''} (known: ${[...GROUP_KEYS.keys()].join(', ')})`);
         continue;
       }
       if (!keys.includes(v)) {
@@ -399,7 +389,7 @@ class FileLinter {
 
   private condition(node: Node | null, parent: Node, uses: FactUse[], groupBy: string[], top = false): ConditionTree | undefined {
     if (!isMap(node)) {
-      this.at(node, `a condition is a map with all, any, not or fact, got ${this.kind(node)}`, parent);
+      this.at(node, `a condition is a map with all, any, not or fact, got ${nodeKind(node)}`, parent);
       return undefined;
     }
     const names = node.items.map((p) => (isScalar(p.key) ? String(p.key.value) : ''));
@@ -425,7 +415,7 @@ class FileLinter {
       return inner && { not: inner };
     }
     if (!isSeq(value) || value.items.length === 0) {
-      this.at(value, `${kind}: expected a non-empty list of conditions, got ${this.kind(value)}`, key);
+      this.at(value, `${kind}: expected a non-empty list of conditions, got ${nodeKind(value)}`, key);
       return undefined;
     }
     const items = (value.items as Node[]).map((i) => this.condition(i, key, uses, groupBy));
@@ -442,7 +432,7 @@ class FileLinter {
     if (!factField) {
       if (!f.typos.has('fact')) this.at(node, 'missing required key "fact"');
     }
-    else if (typeof factName !== 'string') this.at(factField.value, `fact: expected a fact name, got ${this.kind(factField.value)}`, factField.key);
+    else if (typeof factName !== 'string') this.at(factField.value, `fact: expected a fact name, got ${nodeKind(factField.value)}`, factField.key);
     else {
       spec = FACTS.get(factName);
       if (!spec) this.at(factField.value, `unknown fact "${factName}"${didYouMean(factName, FACTS.keys())}`);
@@ -458,7 +448,7 @@ class FileLinter {
       if (!f.typos.has('operator')) this.at(node, 'missing required key "operator"');
     }
     else if (typeof opName !== 'string' || !(OPERATORS as readonly string[]).includes(opName)) {
-      const shown = typeof opName === 'string' ? `"${opName}"` : this.kind(opField.value);
+      const shown = typeof opName === 'string' ? `"${opName}"` : nodeKind(opField.value);
       this.at(opField.value, `unknown operator ${shown}${typeof opName === 'string' ? didYouMean(opName, OPERATORS) : ''} (known: ${OPERATORS.join(', ')})`, opField.key);
     } else operator = opName as OperatorName;
 
@@ -487,7 +477,7 @@ class FileLinter {
     let ok = true;
     if (f && !(isScalar(f.value) && f.value.value === null)) {
       if (!isMap(f.value)) {
-        this.at(f.value, `params: expected a map, got ${this.kind(f.value)}`, f.key);
+        this.at(f.value, `params: expected a map, got ${nodeKind(f.value)}`, f.key);
         return undefined;
       }
       for (const pair of f.value.items as Pair<Node, Node | null>[]) {
@@ -546,13 +536,13 @@ class FileLinter {
     const raw = this.plain(f.value);
     if (LIST_OPERATORS.includes(op)) {
       if (!Array.isArray(raw) || raw.length === 0 || !raw.every(fits)) {
-        this.at(f.value, `value: operator ${op} needs a non-empty list of ${spec.valueType === 'number' ? 'numbers' : 'booleans'}, got ${this.kind(f.value)}`, f.key);
+        this.at(f.value, `value: operator ${op} needs a non-empty list of ${spec.valueType === 'number' ? 'numbers' : 'booleans'}, got ${nodeKind(f.value)}`, f.key);
         return undefined;
       }
       return raw as ConditionValue;
     }
     if (!fits(raw)) {
-      this.at(f.value, `value: ${spec.name} is ${kindOf}, got ${this.kind(f.value)}`, f.key);
+      this.at(f.value, `value: ${spec.name} is ${kindOf}, got ${nodeKind(f.value)}`, f.key);
       return undefined;
     }
     return raw as ConditionValue;

@@ -31,6 +31,7 @@ import type { Located } from '../../errors.js';
 import type { CheckChange, BackupFake } from '../../replay/checks.js';
 import { normalizeParam } from '../facts.js';
 import { didYouMean } from '../suggest.js';
+import { cannotRead, nodeKind, yamlErrors } from '../yaml-nodes.js';
 import { parseDuration } from '../../util/duration.js';
 
 export const DEFAULT_START = Date.UTC(2026, 0, 1, 0, 0, 0);
@@ -107,18 +108,10 @@ class Reader {
     this.problems.push({ file: this.file, ...this.pos(node, fallback), message });
   }
 
-  kind(node: Node | null | undefined): string {
-    if (!node || (isScalar(node) && node.value === null)) return 'nothing';
-    if (isMap(node)) return 'a map';
-    if (isSeq(node)) return 'a list';
-    if (isScalar(node)) return typeof node.value === 'string' ? `the string ${JSON.stringify(node.value)}` : `${typeof node.value} ${String(node.value)}`;
-    return 'something else';
-  }
-
   /** The fields of a map; unknown keys are reported (with a suggestion) and left out. */
   fields(node: Node | null, what: string, allowed: readonly string[], parent?: Node | null): Map<string, Field> | undefined {
     if (!isMap(node)) {
-      this.at(node, `${what}: expected a map, got ${this.kind(node)}`, parent);
+      this.at(node, `${what}: expected a map, got ${nodeKind(node)}`, parent);
       return undefined;
     }
     const out = new Map<string, Field>();
@@ -143,7 +136,7 @@ class Reader {
     if (!f) return undefined;
     if (isScalar(f.value) && f.value.value === null) return [];
     if (!isSeq(f.value)) {
-      this.at(f.value, `${what}: expected a list, got ${this.kind(f.value)}`, f.key);
+      this.at(f.value, `${what}: expected a list, got ${nodeKind(f.value)}`, f.key);
       return undefined;
     }
     return f.value.items as Node[];
@@ -153,7 +146,7 @@ class Reader {
     if (!f) return undefined;
     const v = isScalar(f.value) ? f.value.value : undefined;
     if (typeof v !== 'string' || v === '') {
-      this.at(f.value, `${what}: expected a string, got ${this.kind(f.value)}`, f.key);
+      this.at(f.value, `${what}: expected a string, got ${nodeKind(f.value)}`, f.key);
       return undefined;
     }
     return v;
@@ -163,7 +156,7 @@ class Reader {
     if (!f) return undefined;
     const v = isScalar(f.value) ? f.value.value : undefined;
     if (typeof v !== 'number' || !Number.isFinite(v)) {
-      this.at(f.value, `${what}: expected a number, got ${this.kind(f.value)}`, f.key);
+      this.at(f.value, `${what}: expected a number, got ${nodeKind(f.value)}`, f.key);
       return undefined;
     }
     return v;
@@ -173,7 +166,7 @@ class Reader {
     if (!f) return undefined;
     const v = isScalar(f.value) ? f.value.value : undefined;
     if (typeof v !== 'boolean') {
-      this.at(f.value, `${what}: expected true or false, got ${this.kind(f.value)}`, f.key);
+      this.at(f.value, `${what}: expected true or false, got ${nodeKind(f.value)}`, f.key);
       return undefined;
     }
     return v;
@@ -193,7 +186,7 @@ class Reader {
         // reported below
       }
     }
-    this.at(f.value, `${what}: expected a duration such as 30s, 5m or 1h30m${signed ? ' (may start with -)' : ''}, got ${this.kind(f.value)}`, f.key);
+    this.at(f.value, `${what}: expected a duration such as 30s, 5m or 1h30m${signed ? ' (may start with -)' : ''}, got ${nodeKind(f.value)}`, f.key);
     return undefined;
   }
 
@@ -201,7 +194,7 @@ class Reader {
     if (!f) return {};
     if (isScalar(f.value) && f.value.value === null) return {};
     if (!isMap(f.value)) {
-      this.at(f.value, `${what}: expected a map of name: value, got ${this.kind(f.value)}`, f.key);
+      this.at(f.value, `${what}: expected a map of name: value, got ${nodeKind(f.value)}`, f.key);
       return undefined;
     }
     const entries: [string, string][] = [];
@@ -209,7 +202,7 @@ class Reader {
       const k = isScalar(pair.key) ? String(pair.key.value) : '';
       const v = isScalar(pair.value) ? pair.value.value : undefined;
       if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
-        this.at(pair.value, `${what}.${k}: expected a string, got ${this.kind(pair.value)}`, pair.key);
+        this.at(pair.value, `${what}.${k}: expected a string, got ${nodeKind(pair.value)}`, pair.key);
         return undefined;
       }
       entries.push([k, String(v)]);
@@ -238,15 +231,14 @@ export function parseTestFile(file: string, text?: string): { test: TestFile | u
     try {
       src = fs.readFileSync(file, 'utf8');
     } catch (e) {
-      return { test: undefined, problems: [{ file, line: 1, col: 1, message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` }] };
+      return { test: undefined, problems: [cannotRead(file, e)] };
     }
   }
   const lc = new LineCounter();
   const doc = parseDocument(src, { lineCounter: lc, uniqueKeys: true });
   const r = new Reader(file, lc);
   if (doc.errors.length > 0) {
-    for (const e of doc.errors) r.problems.push({ file, ...lc.linePos(e.pos[0]), message: `YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}` });
-    return { test: undefined, problems: r.problems };
+    return { test: undefined, problems: yamlErrors(file, doc.errors, lc) };
   }
   const top = r.fields(doc.contents as Node | null, 'a rule test file', TOP);
   if (!top) return { test: undefined, problems: r.problems };
@@ -256,7 +248,7 @@ export function parseTestFile(file: string, text?: string): { test: TestFile | u
   const rf = r.require(top, 'rule_files', 'a rule test file', doc.contents as Node);
   for (const item of r.list(rf, 'rule_files') ?? []) {
     const v = isScalar(item) ? item.value : undefined;
-    if (typeof v !== 'string' || v === '') r.at(item, `rule_files: expected a path, got ${r.kind(item)}`);
+    if (typeof v !== 'string' || v === '') r.at(item, `rule_files: expected a path, got ${nodeKind(item)}`);
     else ruleFiles.push(path.resolve(dir, v));
   }
   if (rf && ruleFiles.length === 0 && r.problems.length === 0) r.at(rf.value, 'rule_files: name at least one rule file', rf.key);
@@ -287,7 +279,7 @@ function testCase(r: Reader, node: Node, dir: string, intervalMs: number): TestC
   if (sf) {
     const v = isScalar(sf.value) ? sf.value.value : undefined;
     const ms = typeof v === 'string' ? Date.parse(v) : Number.NaN;
-    if (Number.isNaN(ms)) r.at(sf.value, `start: expected an ISO-8601 time such as 2026-11-22T10:00:00Z, got ${r.kind(sf.value)}`, sf.key);
+    if (Number.isNaN(ms)) r.at(sf.value, `start: expected an ISO-8601 time such as 2026-11-22T10:00:00Z, got ${nodeKind(sf.value)}`, sf.key);
     else start = ms;
   }
 
@@ -295,7 +287,7 @@ function testCase(r: Reader, node: Node, dir: string, intervalMs: number): TestC
   for (const item of r.list(f.get('input_files'), 'input_files') ?? []) {
     const v = isScalar(item) ? item.value : undefined;
     if (typeof v !== 'string' || v === '') {
-      r.at(item, `input_files: expected a path, got ${r.kind(item)}`);
+      r.at(item, `input_files: expected a path, got ${nodeKind(item)}`);
       continue;
     }
     const p = path.resolve(dir, v);
@@ -338,7 +330,7 @@ function repeat(r: Reader, f: Field | undefined): { count: number; everyMs: numb
     }
   }
   if (!m || every === undefined || Number(m[1]) < 1) {
-    r.at(f.value, `repeat: expected COUNTxINTERVAL such as 40x30s, got ${r.kind(f.value)}`, f.key);
+    r.at(f.value, `repeat: expected COUNTxINTERVAL such as 40x30s, got ${nodeKind(f.value)}`, f.key);
     return undefined;
   }
   return { count: Number(m[1]), everyMs: every };
@@ -356,7 +348,7 @@ function inputLine(r: Reader, node: Node, start: number, out: InlineLine[]): voi
   if (isScalar(lf.value) && typeof lf.value.value === 'string') template = lf.value.value;
   else if (isMap(lf.value)) template = lf.value.toJSON();
   else {
-    r.at(lf.value, `line: expected a map of log fields or a raw string, got ${r.kind(lf.value)}`, lf.key);
+    r.at(lf.value, `line: expected a map of log fields or a raw string, got ${nodeKind(lf.value)}`, lf.key);
     return;
   }
   if (out.length + rep.count > MAX_INLINE_LINES) {
@@ -413,7 +405,7 @@ function checkChanges(r: Reader, f: Field | undefined, start: number): CheckChan
     }
     return out;
   }
-  r.at(f.value, `checks: expected a map (from the start on) or a list of { at, … } changes, got ${r.kind(f.value)}`, f.key);
+  r.at(f.value, `checks: expected a map (from the start on) or a list of { at, … } changes, got ${nodeKind(f.value)}`, f.key);
   return [];
 }
 
