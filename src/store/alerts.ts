@@ -6,8 +6,7 @@
  * transaction by `onNotify`: a notification exists iff its transition does.
  */
 import type { Statement } from 'better-sqlite3';
-import type { TrackedAlert, Transition } from '../rules/engine.js';
-import type { RuleSet } from '../rules/engine.js';
+import type { RuleSet, TrackedAlert, Transition } from '../rules/engine.js';
 import type { Rule } from '../rules/rule.js';
 import type { DB } from './db.js';
 
@@ -19,7 +18,7 @@ export interface RecordInput {
   states: ReadonlyMap<string, TrackedAlert>;
   transitions: readonly Transition[];
   /** The rule set evaluated; lets onNotify receive each transition's Rule (channels, …). */
-  rules?: RuleSet | readonly Rule[];
+  rules?: RuleSet;
 }
 
 /** Called inside the recording transaction for every transition with `notify` set; a throw rolls the whole evaluation back. */
@@ -215,10 +214,9 @@ export class AlertStore {
   }
 }
 
-function ruleLookup(rules: RecordInput['rules']): (name: string) => Rule | undefined {
+function ruleLookup(rules: RuleSet | undefined): (name: string) => Rule | undefined {
   if (!rules) return () => undefined;
-  const list = 'rules' in rules && !Array.isArray(rules) ? (rules as RuleSet).rules : (rules as readonly Rule[]);
-  const byName = new Map(list.map((r) => [r.name, r]));
+  const byName = new Map(rules.rules.map((r) => [r.name, r]));
   return (name) => byName.get(name);
 }
 
