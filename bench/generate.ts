@@ -20,7 +20,8 @@ export interface Truth {
   lastTs: number;
 }
 
-function rng(seed: number) {
+/** A small LCG: the same seed gives the same lines (and the same stores) on every run. */
+export function rng(seed: number): () => number {
   return () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
 }
 

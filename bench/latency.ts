@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { rng } from './generate.js';
 import { quantile } from './quantile.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -165,8 +166,7 @@ async function main(): Promise<number> {
 
     const latencies: number[] = [];
     let missed = 0;
-    let seed = 7;
-    const rand = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+    const rand = rng(7);
     for (let i = 1; i <= TRIALS; i++) {
       const stage = `trial_${i}`;
       const written = Date.now();

@@ -27,17 +27,13 @@ import { openStore, type DB } from '../src/store/db.js';
 import { StoreFacts } from '../src/store/facts.js';
 import { insertSample } from '../src/store/samples.js';
 import { addOperation, emptyCell } from './cells.js';
-import { generate, STAGES } from './generate.js';
+import { generate, rng, STAGES } from './generate.js';
 import { quantile } from './quantile.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const RULES = path.resolve(here, '../../rules');
 const CODES = ['FFMPEG_FAILED', 'STORAGE_UPLOAD_FAILED', 'VALIDATION_FAILED', 'TIMEOUT'];
 const quiet = { info() {}, warn() {}, error() {} };
-
-function rng(seed: number) {
-  return () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-}
 
 /** Builds `days` of minute windows ending at `end` through the BatchWriter, one batch per hour. */
 function buildStore(db: DB, end: number, days: number): { cells: number; sessions: number } {
