@@ -40,22 +40,6 @@ export interface AlertRow {
   lastNotifiedAt: number | null;
 }
 
-interface RawAlertRow {
-  id: number;
-  alert_key: string;
-  rule: string;
-  severity: string;
-  labels: string;
-  state: AlertRow['state'];
-  summary: string;
-  description: string | null;
-  facts: string | null;
-  started_at: number;
-  firing_at: number | null;
-  resolved_at: number | null;
-  last_notified_at: number | null;
-}
-
 export class AlertStore {
   private readonly s: Record<
     'openEpisode' | 'insertAlert' | 'toFiring' | 'repeat' | 'close' | 'insertTransition' | 'upsertState' | 'deleteState' | 'allStates',
@@ -127,10 +111,19 @@ export class AlertStore {
       | undefined;
   }
 
-  /** Newest episodes first (for the API and tests). */
+  /** Newest episodes first (for tests; the API reads alerts through StoreReads). */
   recent(limit = 50): AlertRow[] {
-    const rows = this.db.prepare(`SELECT * FROM alerts ORDER BY id DESC LIMIT ?`).all(limit) as RawAlertRow[];
-    return rows.map(toAlertRow);
+    const rows = this.db
+      .prepare(
+        `SELECT id, alert_key AS alertKey, rule, severity, labels, state, summary, description, facts, started_at AS startedAt,
+           firing_at AS firingAt, resolved_at AS resolvedAt, last_notified_at AS lastNotifiedAt FROM alerts ORDER BY id DESC LIMIT ?`,
+      )
+      .all(limit) as (Omit<AlertRow, 'labels' | 'facts'> & { labels: string; facts: string | null })[];
+    return rows.map((r) => ({
+      ...r,
+      labels: JSON.parse(r.labels) as AlertRow['labels'],
+      facts: r.facts === null ? null : (JSON.parse(r.facts) as AlertRow['facts']),
+    }));
   }
 
   /** Transitions of one episode, oldest first. */
@@ -229,22 +222,4 @@ function isTracked(v: unknown): v is TrackedAlert {
     o.labels !== null &&
     (o.state === 'pending' || o.state === 'firing' || o.state === 'inactive')
   );
-}
-
-function toAlertRow(r: RawAlertRow): AlertRow {
-  return {
-    id: r.id,
-    alertKey: r.alert_key,
-    rule: r.rule,
-    severity: r.severity,
-    labels: JSON.parse(r.labels) as Record<string, string>,
-    state: r.state,
-    summary: r.summary,
-    description: r.description,
-    facts: r.facts === null ? null : (JSON.parse(r.facts) as Record<string, unknown>),
-    startedAt: r.started_at,
-    firingAt: r.firing_at,
-    resolvedAt: r.resolved_at,
-    lastNotifiedAt: r.last_notified_at,
-  };
 }
