@@ -142,34 +142,25 @@ class Reader {
     return f.value.items as Node[];
   }
 
-  str(f: Field | undefined, what: string): string | undefined {
+  /** A scalar field's value when `fits` accepts it; otherwise "<what>: expected <expected>, got …" is reported. */
+  private scalar<T>(f: Field | undefined, what: string, expected: string, fits: (v: unknown) => v is T): T | undefined {
     if (!f) return undefined;
     const v = isScalar(f.value) ? f.value.value : undefined;
-    if (typeof v !== 'string' || v === '') {
-      this.at(f.value, `${what}: expected a string, got ${nodeKind(f.value)}`, f.key);
-      return undefined;
-    }
-    return v;
+    if (fits(v)) return v;
+    this.at(f.value, `${what}: expected ${expected}, got ${nodeKind(f.value)}`, f.key);
+    return undefined;
+  }
+
+  str(f: Field | undefined, what: string): string | undefined {
+    return this.scalar(f, what, 'a string', (v): v is string => typeof v === 'string' && v !== '');
   }
 
   num(f: Field | undefined, what: string): number | undefined {
-    if (!f) return undefined;
-    const v = isScalar(f.value) ? f.value.value : undefined;
-    if (typeof v !== 'number' || !Number.isFinite(v)) {
-      this.at(f.value, `${what}: expected a number, got ${nodeKind(f.value)}`, f.key);
-      return undefined;
-    }
-    return v;
+    return this.scalar(f, what, 'a number', (v): v is number => typeof v === 'number' && Number.isFinite(v));
   }
 
   bool(f: Field | undefined, what: string): boolean | undefined {
-    if (!f) return undefined;
-    const v = isScalar(f.value) ? f.value.value : undefined;
-    if (typeof v !== 'boolean') {
-      this.at(f.value, `${what}: expected true or false, got ${nodeKind(f.value)}`, f.key);
-      return undefined;
-    }
-    return v;
+    return this.scalar(f, what, 'true or false', (v): v is boolean => typeof v === 'boolean');
   }
 
   /** A duration such as 90s, 5m, 1h30m; with `signed`, a leading minus is allowed. A bare number is seconds. */
