@@ -11,6 +11,7 @@ import { SHIPPED_RULES } from '../agent.js';
 import { loadConfig, type Config } from '../config/load.js';
 import { formatLocated, ValidationError, VigilError } from '../errors.js';
 import { buildChannels } from '../notify/channels.js';
+import { settleWithin } from '../notify/deadline.js';
 import { ChannelOptionError } from '../notify/options.js';
 import { assertRuleChannels, configLocator, Router } from '../notify/router.js';
 import type { Channel } from '../notify/types.js';
@@ -99,16 +100,11 @@ export async function runChecks(o: CheckOptions = {}): Promise<CheckLine[]> {
   const timeout = o.healthTimeoutMs ?? 30_000;
   const results = await Promise.all(
     [...channels].map(async ([name, ch]) => {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<{ ok: false; message: string }>((resolve) => {
-        timer = setTimeout(() => resolve({ ok: false, message: `${name}: no answer within ${timeout} ms` }), timeout);
-      });
       try {
-        return [name, await Promise.race([ch.healthcheck(), late])] as const;
+        return [name, await settleWithin(ch.healthcheck(), timeout, () => ({ ok: false, message: `${name}: no answer within ${timeout} ms` }))] as const;
       } catch (e) {
         return [name, { ok: false, message: `${name}: ${(e as Error).message}` }] as const;
       } finally {
-        clearTimeout(timer);
         await ch.close?.().catch(() => {});
       }
     }),

@@ -11,6 +11,7 @@
  * for the next due row. Time comes from the injected clock.
  */
 import type { Clock } from '../clock.js';
+import { settleWithin } from './deadline.js';
 import { OutboxTable, type OutboxCounts, type OutboxRow } from './outbox.js';
 import type { Channel, RateLimit, SendOutcome } from './types.js';
 import type { DB } from '../store/db.js';
@@ -172,11 +173,11 @@ export class Dispatcher {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const sends = () => Promise.all([...this.inFlight.values()]).then(() => true);
-    if (this.inFlight.size > 0 && !(await within(sends(), this.stopTimeoutMs))) {
+    const sendsWithin = (ms: number) => settleWithin(Promise.all([...this.inFlight.values()]).then(() => true), ms, () => false);
+    if (this.inFlight.size > 0 && !(await sendsWithin(this.stopTimeoutMs))) {
       this.log('warn', 'stopping: aborting notification sends still in flight; they stay queued', { channels: [...this.inFlight.keys()] });
       for (const a of this.aborts) a.abort();
-      await within(sends(), 1000);
+      await sendsWithin(1000);
     }
     this.closed = true;
   }
@@ -318,18 +319,5 @@ export class Dispatcher {
   private backoff(n: number): number {
     const ceiling = Math.min(this.maxBackoffMs, this.baseMs * 2 ** Math.min(n - 1, 30));
     return Math.max(1, Math.floor(this.random() * ceiling));
-  }
-}
-
-/** Resolves true when `p` settles within `ms`, false otherwise (the timer never outlives the wait). */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([p.then(() => true as const), late]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
 import { createTransport } from 'nodemailer';
 import { sendBatch } from './batch.js';
+import { settleWithin } from './deadline.js';
 import { batchTitle, formatLabels, formatValue, isoTime, stateWord } from './format.js';
 import { describeError } from './http.js';
 import { OptionReader } from './options.js';
@@ -143,17 +144,12 @@ export class EmailChannel implements Channel {
 
   /** Connects and authenticates (transporter.verify); sends nothing. */
   async healthcheck(): Promise<HealthResult> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-    });
     try {
-      await Promise.race([this.transporter.verify(), deadline]);
+      const answered = await settleWithin(this.transporter.verify().then(() => true), this.timeoutMs, () => false);
+      if (!answered) return { ok: false, message: `${this.label}: no answer within ${this.timeoutMs} ms` };
       return { ok: true, message: `${this.label}: server accepts connections${this.to.length ? ` (mail to ${this.to.join(', ')})` : ''}` };
     } catch (err) {
       return { ok: false, message: `${this.label}: ${describeError(err)}` };
-    } finally {
-      clearTimeout(timer);
     }
   }
 
