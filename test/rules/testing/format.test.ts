@@ -50,6 +50,25 @@ describe('parseTestFile problems', () => {
   });
 });
 
+describe('parseTestFile checks', () => {
+  it('a backup age or intact of null is "none", not a missing value', () => {
+    const text =
+      HEAD +
+      `  - name: t
+    checks:
+      - { at: 0m, backup: { present: true, age: null, intact: null } }
+      - { at: 1m, backup: { present: true, age: 2h, size: 1KiB, intact: false } }
+    alerts: [{ eval_time: 1m, expect: [] }]
+`;
+    const r = parseTestFile(file, text);
+    expect(r.problems).toEqual([]);
+    expect(r.test!.tests[0]!.checks.map((c) => c.backup)).toEqual([
+      { present: true, ageSeconds: null, intact: null },
+      { present: true, ageSeconds: 7200, sizeBytes: 1024, intact: false },
+    ]);
+  });
+});
+
 const OUT = {
   unreadable: 'FILE:1:1: cannot read: ENOENT',
   yaml: ['2:1: YAML: Flow sequence in block collection must be sufficiently indented and end with a ]'],
