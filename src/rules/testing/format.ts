@@ -92,6 +92,11 @@ export interface TestFile {
 
 type Field = { key: Node; value: Node | null };
 
+/** `key: null` or `key:` — written, but empty. */
+function isNull(f: Field): boolean {
+  return isScalar(f.value) && f.value.value === null;
+}
+
 class Reader {
   readonly problems: Located[] = [];
   constructor(
@@ -134,7 +139,7 @@ class Reader {
 
   list(f: Field | undefined, what: string): Node[] | undefined {
     if (!f) return undefined;
-    if (isScalar(f.value) && f.value.value === null) return [];
+    if (isNull(f)) return [];
     if (!isSeq(f.value)) {
       this.at(f.value, `${what}: expected a list, got ${nodeKind(f.value)}`, f.key);
       return undefined;
@@ -183,7 +188,7 @@ class Reader {
 
   labels(f: Field | undefined, what: string): Record<string, string> | undefined {
     if (!f) return {};
-    if (isScalar(f.value) && f.value.value === null) return {};
+    if (isNull(f)) return {};
     if (!isMap(f.value)) {
       this.at(f.value, `${what}: expected a map of name: value, got ${nodeKind(f.value)}`, f.key);
       return undefined;
@@ -414,13 +419,10 @@ function checkChange(r: Reader, node: Node, start: number, timed: boolean): Chec
     if (b) {
       const present = r.bool(r.require(b, 'present', 'backup', bf.value), 'present');
       const fake: BackupFake = { present: present ?? false };
-      if (b.has('age')) {
-        const v = isScalar(b.get('age')!.value) ? (b.get('age')!.value as { value: unknown }).value : undefined;
-        if (v === null) fake.ageSeconds = null;
-        else {
-          const ms = r.duration(b.get('age'), 'age');
-          if (ms !== undefined) fake.ageSeconds = ms / 1000;
-        }
+      const age = b.get('age');
+      if (age) {
+        const ms = isNull(age) ? null : r.duration(age, 'age');
+        if (ms !== undefined) fake.ageSeconds = ms === null ? null : ms / 1000;
       }
       if (b.has('size')) {
         const sf = b.get('size')!;
@@ -428,13 +430,10 @@ function checkChange(r: Reader, node: Node, start: number, timed: boolean): Chec
         if ('error' in n) r.at(sf.value, `size: ${n.error}`, sf.key);
         else fake.sizeBytes = n.value as number;
       }
-      if (b.has('intact')) {
-        const v = isScalar(b.get('intact')!.value) ? (b.get('intact')!.value as { value: unknown }).value : undefined;
-        if (v === null) fake.intact = null;
-        else {
-          const ok = r.bool(b.get('intact'), 'intact');
-          if (ok !== undefined) fake.intact = ok;
-        }
+      const intact = b.get('intact');
+      if (intact) {
+        const ok = isNull(intact) ? null : r.bool(intact, 'intact');
+        if (ok !== undefined) fake.intact = ok;
       }
       c.backup = fake;
     }
