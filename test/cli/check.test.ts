@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runChecks } from '../../src/cli/check.js';
 import { CLI, requireBuild, tmpDir, writeConfig } from '../helpers/agent.js';
 import { closedPort, startServer, type TestServer } from '../notify/helpers.js';
 
@@ -125,5 +126,32 @@ describe('vigil check (the built CLI against real servers)', () => {
     expect(r2.status).toBe(1);
     expect(r2.stdout).toMatch(new RegExp(`FAIL  rules: ${rules}/critical.yaml:7:\\d+: .*hook`));
     expect(r2.stdout).toMatch(/ok    channel console: /);
+  });
+});
+
+describe('runChecks (in process)', () => {
+  it('reports a channel whose health check does not answer within the deadline, and still checks the others', async () => {
+    const dir = tmpDir('check-deadline');
+    const sockets: Socket[] = [];
+    const silent = net.createServer((s) => sockets.push(s)); // accepts, never greets
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const file = writeConfig(
+        dir,
+        `state_dir: ${dir}/state\napi: { enabled: false }\nchannels:\n` +
+          `  email: { smtp_url: "smtp://127.0.0.1:${port}", from: vigil@test.local, to: [ops@test.local], timeout: 30s, greeting_timeout: 30s }\n` +
+          `  console: { path: ${dir}/alerts.jsonl }\n`,
+      );
+      const lines = await runChecks({ file, healthTimeoutMs: 300 });
+      expect(lines.filter((l) => l.check.startsWith('channel '))).toEqual([
+        { ok: false, check: 'channel email', message: 'email: no answer within 300 ms' },
+        { ok: true, check: 'channel console', message: `console: ${dir}/alerts.jsonl is writable` },
+      ]);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
