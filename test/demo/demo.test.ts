@@ -1,20 +1,13 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isRejected, parseLine } from '../../src/parse/index.js';
-import { CLI, exited, hasCommand, requireBuild, runCli, tmpDir, waitFor } from '../helpers/agent.js';
+import { exited, hasCommand, requireBuild, runCli, startCli, tmpDir, waitFor } from '../helpers/agent.js';
 
 const hasFfmpeg = hasCommand('ffmpeg') && hasCommand('ffprobe');
 if (!hasFfmpeg) console.warn('ffmpeg/ffprobe not installed: the demo test runs the simulated worker only');
 
-function startDemo(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [CLI, 'demo', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  return Object.assign(child, { output: () => out });
-}
+const startDemo = (args: string[], env: NodeJS.ProcessEnv = {}) => startCli(['demo', ...args], env);
 
 describe('vigil demo (the built CLI)', () => {
   const dirs: string[] = [];

@@ -20,12 +20,17 @@ export function hasCommand(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }
 
-export function startAgent(config: string, env: NodeJS.ProcessEnv = {}): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', config], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** The built CLI as a child process; output() is its stdout and stderr so far, interleaved. */
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess & { output: () => string } {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   return Object.assign(child, { output: () => out });
+}
+
+export function startAgent(config: string, env: NodeJS.ProcessEnv = {}): ChildProcess & { output: () => string } {
+  return startCli(['run', '--config', config], env);
 }
 
 export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
