@@ -12,6 +12,7 @@ import type { Statement } from 'better-sqlite3';
 import type { FactSource, OperationTotals, SampleMetric } from '../rules/facts.js';
 import { MINUTE } from './batch.js';
 import type { DB } from './db.js';
+import { StoreReads } from './reads.js';
 import { WindowQueries, type CellFilter, type Range } from './windows.js';
 
 /** The store's [from, to) range that covers the engine's (from, to]. */
@@ -36,30 +37,28 @@ function add(a: OperationTotals, b: OperationTotals): void {
 
 export class StoreFacts implements FactSource {
   private readonly windows: WindowQueries;
+  private readonly reads: StoreReads;
   private stageCache: { key: string; totals: Map<string, OperationTotals> } | null = null;
   private readonly s: Record<
     | 'active'
-    | 'stuck'
     | 'lastLogger'
     | 'lastFile'
     | 'lastAny'
     | 'lastLoggerFile'
-    | 'parseErrors'
     | 'parseErrorsFile'
-    | 'sample'
     | 'changes',
     Statement
   >;
 
   constructor(db: DB) {
     this.windows = new WindowQueries(db);
+    this.reads = new StoreReads(db);
     this.s = {
       // Open sessions only, through the partial index on them. A session counts as active
       // until its end is stored: ingest never runs ahead of the clock that drives the
       // evaluation (the replay feeder commits nothing stamped after `now`), so an end
       // "after now" is not looked for — that would cost a scan of every finished session.
       active: db.prepare(`SELECT count(*) AS n FROM sessions WHERE finished = 0 AND first_ts <= ?`),
-      stuck: db.prepare(`SELECT count(*) AS n FROM sessions WHERE finished = 0 AND first_ts < ?`),
       lastLogger: db.prepare(`SELECT event_ts AS ts FROM last_seen WHERE kind = 'logger' AND name = ?`),
       lastFile: db.prepare(`SELECT max(last_event_ts) AS ts FROM file_stats WHERE ${FILE_MATCH}`),
       lastAny: db.prepare(`SELECT max(last_event_ts) AS ts FROM file_stats`),
@@ -68,9 +67,7 @@ export class StoreFacts implements FactSource {
       lastLoggerFile: db.prepare(`SELECT min(
         (SELECT event_ts FROM last_seen WHERE kind = 'logger' AND name = @logger),
         (SELECT max(last_event_ts) FROM file_stats WHERE ${FILE_MATCH})) AS ts`),
-      parseErrors: db.prepare(`SELECT coalesce(sum(count), 0) AS n FROM parse_errors WHERE start >= ? AND start < ?`),
       parseErrorsFile: db.prepare(`SELECT coalesce(sum(count), 0) AS n FROM parse_errors WHERE start >= @from AND start < @to AND ${FILE_MATCH}`),
-      sample: db.prepare(`SELECT ts, value FROM samples WHERE metric = ? AND key = ? AND ts <= ? ORDER BY ts DESC LIMIT 1`),
       changes: db.prepare(`SELECT total_changes() AS n`),
     };
   }
@@ -99,8 +96,8 @@ export class StoreFacts implements FactSource {
     // Rejected lines are counted in the minute they were read.
     const from = q.from - (q.from % MINUTE);
     const to = q.to + 1;
-    const row = (q.file === undefined ? this.s.parseErrors.get(from, to) : this.s.parseErrorsFile.get({ from, to, file: q.file })) as { n: number };
-    return row.n;
+    if (q.file === undefined) return this.reads.parseErrorCount(from, to);
+    return (this.s.parseErrorsFile.get({ from, to, file: q.file }) as { n: number }).n;
   }
 
   activeSessions(now: number): number {
@@ -108,7 +105,7 @@ export class StoreFacts implements FactSource {
   }
 
   stuckSessions(q: { now: number; olderThanMs: number }): number {
-    return (this.s.stuck.get(q.now - q.olderThanMs) as { n: number }).n;
+    return this.reads.stuckCount(q.now, q.olderThanMs);
   }
 
   lastEventAt(q: { now: number; logger?: string; file?: string }): number | null {
@@ -125,7 +122,7 @@ export class StoreFacts implements FactSource {
 
   latestSample(q: { metric: SampleMetric; mount?: string; now: number; maxAgeMs: number }): number | null {
     const key = q.metric === 'disk' ? (q.mount ?? '/') : '';
-    const row = this.s.sample.get(q.metric, key, q.now) as { ts: number; value: number } | undefined;
+    const row = this.reads.latestSample(q.metric, key, q.now);
     return row && q.now - row.ts <= q.maxAgeMs ? row.value : null;
   }
 

@@ -6,7 +6,8 @@ import { Histogram } from './histogram.js';
 import { KEY_SEP, readPruned } from './retention.js';
 
 /**
- * The reads behind the query API, /metrics and the health checks: every SQL statement
+ * The reads behind the query API, /metrics, the health checks and the rule facts that
+ * ask the same questions (stuck sessions, latest sample, parse errors): every SQL statement
  * they run lives here. Each query is bounded by a LIMIT, a time range or a table that
  * retention keeps small, so no request can ask for an unbounded scan.
  */
