@@ -1,20 +1,12 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it, expect } from 'vitest';
 import { checkFfmpeg, ffprobeAvailable, hasVideoEncoder, probe, runJob } from '../../src/collect/ffmpeg.js';
+import { hasCommand } from '../helpers/agent.js';
 
-function onPath(bin: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const hasFfmpeg = onPath('ffmpeg');
-const hasFfprobe = onPath('ffprobe');
+const hasFfmpeg = hasCommand('ffmpeg');
+const hasFfprobe = hasCommand('ffprobe');
 if (!hasFfmpeg) console.warn('ffmpeg is not installed on this machine (apt-get install ffmpeg): the positive ffmpeg tests are skipped');
 else if (!hasFfprobe) console.warn('ffprobe is not installed: the probe test is skipped');
 
