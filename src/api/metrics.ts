@@ -47,28 +47,16 @@ export class ApiMetrics {
   constructor(private readonly d: MetricsDeps) {
     const r = this.registry;
     const s = () => this.snapshot();
+    // A scrape forgets the series of the previous one and fills them again from its snapshot.
+    const refill = <M extends { reset(): void }>(fill: (m: M, snap: Snapshot) => void) =>
+      function (this: M) {
+        this.reset();
+        fill(this, s());
+      };
     const counter = (name: string, help: string, labelNames: string[], fill: (c: Counter<string>, snap: Snapshot) => void) =>
-      new Counter({
-        name,
-        help,
-        labelNames,
-        registers: [r],
-        collect() {
-          this.reset();
-          fill(this, s());
-        },
-      });
+      new Counter({ name, help, labelNames, registers: [r], collect: refill(fill) });
     const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge<string>, snap: Snapshot) => void) =>
-      new Gauge({
-        name,
-        help,
-        labelNames,
-        registers: [r],
-        collect() {
-          this.reset();
-          fill(this, s());
-        },
-      });
+      new Gauge({ name, help, labelNames, registers: [r], collect: refill(fill) });
 
     counter('vigil_lines_ingested_total', 'Log lines accepted, per logical file (rotations folded in).', ['file'], (c, x) => {
       for (const f of x.files) c.inc({ file: f.file }, f.lines);
