@@ -107,6 +107,10 @@ export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
 export const DAY = 86_400_000;
 
+/** Keep the newest N rows (N bound as the parameter): run after each commit that adds rows, and by retention. */
+export const PRUNE_RECENT_LINES = `DELETE FROM recent_lines WHERE seq <= (SELECT max(seq) FROM recent_lines) - ?`;
+export const PRUNE_REJECTED_SAMPLES = `DELETE FROM rejected_samples WHERE id <= (SELECT max(id) FROM rejected_samples) - ?`;
+
 export interface BatchLimits {
   /** Recent lines kept (retention.recent_lines). */
   recentLines: number;
@@ -160,7 +164,7 @@ export class BatchWriter {
         finished = max(finished, excluded.finished),
         finished_ts = CASE WHEN finished_ts IS NULL THEN excluded.finished_ts WHEN excluded.finished_ts IS NULL THEN finished_ts ELSE max(finished_ts, excluded.finished_ts) END`);
     this.insertRecent = db.prepare(`INSERT INTO recent_lines (ts, level, logger, file, line) VALUES (?, ?, ?, ?, ?)`);
-    this.pruneRecent = db.prepare(`DELETE FROM recent_lines WHERE seq <= (SELECT max(seq) FROM recent_lines) - ?`);
+    this.pruneRecent = db.prepare(PRUNE_RECENT_LINES);
     this.upsertFile = db.prepare(`
       INSERT INTO file_stats (file, lines, rejected, repaired, overlong, format, last_event_ts, last_read_at)
       VALUES (@file, @lines, @rejected, @repaired, @overlong, @format, @lastEventTs, @lastReadAt)
@@ -176,7 +180,7 @@ export class BatchWriter {
       INSERT INTO parse_errors (start, file, reason, count) VALUES (@start, @file, @reason, @count)
       ON CONFLICT (start, file, reason) DO UPDATE SET count = count + excluded.count`);
     this.insertSample = db.prepare(`INSERT INTO rejected_samples (at, file, offset, reason, detail, sample) VALUES (@at, @file, @offset, @reason, @detail, @sample)`);
-    this.pruneSamples = db.prepare(`DELETE FROM rejected_samples WHERE id <= (SELECT max(id) FROM rejected_samples) - ?`);
+    this.pruneSamples = db.prepare(PRUNE_REJECTED_SAMPLES);
     this.upsertLastSeen = db.prepare(`
       INSERT INTO last_seen (kind, name, event_ts) VALUES (@kind, @name, @eventTs)
       ON CONFLICT (kind, name) DO UPDATE SET event_ts = max(event_ts, excluded.event_ts)`);

@@ -1,5 +1,5 @@
 import type { DB } from './db.js';
-import { DAY, HOUR, MINUTE } from './batch.js';
+import { DAY, HOUR, MINUTE, PRUNE_RECENT_LINES, PRUNE_REJECTED_SAMPLES } from './batch.js';
 import { Histogram } from './histogram.js';
 
 /**
@@ -97,8 +97,8 @@ export function applyRetention(db: DB, cfg: RetentionConfig, now: number): Reten
       cutoff: alertsCutoff,
     }),
     parse_errors: pruneParseErrors(db, windowsCutoff),
-    rejected_samples: db.prepare(`DELETE FROM rejected_samples WHERE id <= (SELECT max(id) FROM rejected_samples) - ?`).run(cfg.rejected_samples).changes,
-    recent_lines: db.prepare(`DELETE FROM recent_lines WHERE seq <= (SELECT max(seq) FROM recent_lines) - ?`).run(cfg.recent_lines).changes,
+    rejected_samples: db.prepare(PRUNE_REJECTED_SAMPLES).run(cfg.rejected_samples).changes,
+    recent_lines: db.prepare(PRUNE_RECENT_LINES).run(cfg.recent_lines).changes,
   };
   const alerts = pruneAlerts(db, alertsCutoff);
   out.alerts = alerts.alerts;
