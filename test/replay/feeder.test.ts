@@ -2,18 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
 import { DEFAULTS, loadConfig } from '../../src/config/load.js';
-import { ScheduledChecks } from '../../src/replay/checks.js';
 import { feed } from '../../src/replay/feeder.js';
 import { ArrayLineSource } from '../../src/replay/reader.js';
-import { replay, settleMs } from '../../src/replay/run.js';
+import { replay, replayRunner, settleMs } from '../../src/replay/run.js';
 import { RuleSet } from '../../src/rules/engine.js';
 import { lintRuleSource } from '../../src/rules/load.js';
-import { RuleRunner } from '../../src/rules/runner.js';
-import { AlertStore } from '../../src/store/alerts.js';
 import { openStore } from '../../src/store/db.js';
-import { StoreFacts } from '../../src/store/facts.js';
 
 const T = Date.UTC(2026, 10, 22, 10, 0, 0);
 const MIN = 60_000;
@@ -48,7 +43,7 @@ afterEach(() => {
 describe('feed', () => {
   it('interleaves ingest with evaluation: a session later completed is stuck in between', async () => {
     const db = openStore(':memory:');
-    const runner = new RuleRunner({ db, rules: rules(STUCK), sources: { facts: new StoreFacts(db), checks: new ScheduledChecks() }, clock: new ManualClock(T), alertStore: new AlertStore(db), log: quiet });
+    const runner = replayRunner({ db, rules: rules(STUCK), log: quiet });
     const seen: string[] = [];
     const res = await feed(
       [
@@ -78,7 +73,7 @@ describe('feed', () => {
 
   it('evaluates from `from` even before the first line, and commits big steps in bounded batches', async () => {
     const db = openStore(':memory:');
-    const runner = new RuleRunner({ db, rules: rules(STUCK), sources: { facts: new StoreFacts(db), checks: new ScheduledChecks() }, clock: new ManualClock(T), alertStore: new AlertStore(db), log: quiet });
+    const runner = replayRunner({ db, rules: rules(STUCK), log: quiet });
     const lines = Array.from({ length: 2500 }, (_, i) => at(5, { event: 'stage_completed', stage: 'upload', success: true, n: i }));
     const res = await feed([new ArrayLineSource('a.log', lines)], { db, config, runner, stepMs: 60_000, from: T, until: T + 5 * MIN, maxBatchLines: 1000 });
     expect(res).toMatchObject({ lines: 2500, evaluations: 6, firstEvaluation: T, batches: 3 });

@@ -5,20 +5,18 @@
  * are pending or firing — plus those that resolved since the previous eval_time —
  * are compared with the expectation.
  */
-import { ManualClock } from '../../clock.js';
 import { DEFAULTS } from '../../config/load.js';
 import type { Located } from '../../errors.js';
 import { ScheduledChecks } from '../../replay/checks.js';
 import { feed } from '../../replay/feeder.js';
 import { expandInputs } from '../../replay/files.js';
 import { ArrayLineSource, FileLineSource, type LineSource } from '../../replay/reader.js';
-import { AlertStore } from '../../store/alerts.js';
+import { replayRunner } from '../../replay/run.js';
 import { openStore } from '../../store/db.js';
-import { StoreFacts } from '../../store/facts.js';
 import { insertSample } from '../../store/samples.js';
 import type { RuleSet } from '../engine.js';
 import { lintRuleSet } from '../reload.js';
-import { RuleRunner, type RunnerLog } from '../runner.js';
+import type { RunnerLog } from '../runner.js';
 import { parseTestFile, type EvalCheck, type ExpectedAlert, type TestCase, type TestFile } from './format.js';
 
 export interface GotAlert {
@@ -92,15 +90,7 @@ export async function runTest(tf: TestFile, t: TestCase, set: RuleSet): Promise<
   };
   try {
     for (const s of t.samples) insertSample(db, s.metric, s.key, s.ts, s.value);
-    const clock = new ManualClock(t.start);
-    const runner = new RuleRunner({
-      db,
-      rules: set,
-      sources: { facts: new StoreFacts(db), checks: new ScheduledChecks(t.checks) },
-      clock,
-      alertStore: new AlertStore(db),
-      log,
-    });
+    const runner = replayRunner({ db, rules: set, checks: new ScheduledChecks(t.checks), log });
     const severityOf = new Map(set.rules.map((r) => [r.name, r.severity as string]));
     const summaries = new Map<string, string>();
     let resolvedSince: GotAlert[] = [];
@@ -116,7 +106,6 @@ export async function runTest(tf: TestFile, t: TestCase, set: RuleSet): Promise<
       from: t.start,
       until: last,
       onStep: (now, transitions) => {
-        clock.set(now);
         for (const tr of transitions) {
           if (tr.state === 'resolved') {
             resolvedSince.push({ rule: tr.rule, state: 'resolved', severity: tr.severity, labels: tr.labels, summary: tr.summary });
