@@ -1,10 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exited, linesInStore, requireBuild, runCli, sleep, startAgent, tmpDir, waitFor, writeConfig } from '../helpers/agent.js';
-
-const line = (i: number, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ timestamp: new Date().toISOString(), level: 'INFO', logger: 'media_processing', message: `n${i}`, event: 'stage_completed', stage: 'upload', success: true, duration_seconds: 1.5, session_id: `s${i}`, ...extra }) + '\n';
+import { exited, linesInStore, operationLine, requireBuild, runCli, sleep, startAgent, tmpDir, waitFor, writeConfig } from '../helpers/agent.js';
 
 describe('vigil run (the built CLI, a real process)', () => {
   const dir = tmpDir('agent');
@@ -17,14 +14,14 @@ describe('vigil run (the built CLI, a real process)', () => {
     fs.mkdirSync(logs);
     const config = writeConfig(dir, `inputs:\n  - path: ${logs}/*.log\nstate_dir: ${state}\napi: { enabled: false }\n`);
     const live = path.join(logs, 'media.log');
-    for (let i = 0; i < 100; i++) fs.appendFileSync(live, line(i));
+    for (let i = 0; i < 100; i++) fs.appendFileSync(live, operationLine(i));
     const agent = startAgent(config);
     expect(await waitFor(() => linesInStore(state) === 100, 15_000), agent.output()).toBe(true);
     // logrotate "create": rename, a new file, and a late write through the old descriptor.
     const fd = fs.openSync(live, 'a');
     fs.renameSync(live, live + '.1');
-    for (let i = 100; i < 150; i++) fs.appendFileSync(live, line(i));
-    fs.writeSync(fd, line(150, { success: false, event: 'processing_error', error_code: 'FFMPEG_FAILED', level: 'ERROR' }));
+    for (let i = 100; i < 150; i++) fs.appendFileSync(live, operationLine(i));
+    fs.writeSync(fd, operationLine(150, { success: false, event: 'processing_error', error_code: 'FFMPEG_FAILED', level: 'ERROR' }));
     fs.closeSync(fd);
     expect(await waitFor(() => linesInStore(state) === 151, 15_000), agent.output()).toBe(true);
     await sleep(300);

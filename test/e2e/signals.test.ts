@@ -1,22 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exited, linesInStore, requireBuild, runCli, startAgent, tmpDir, waitFor, writeConfig } from '../helpers/agent.js';
-
-/** One operation line of DESIGN §2; `level` and `event` overridable. */
-const op = (i: number, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({
-    timestamp: new Date().toISOString(),
-    level: 'INFO',
-    logger: 'media_processing',
-    message: `op ${i}`,
-    event: 'stage_completed',
-    stage: 'compression',
-    success: true,
-    duration_seconds: 2,
-    session_id: `s${i}`,
-    ...extra,
-  }) + '\n';
+import { exited, linesInStore, operationLine, requireBuild, runCli, startAgent, tmpDir, waitFor, writeConfig } from '../helpers/agent.js';
 
 /** The agent's own log: pino JSON lines on stdout. */
 function agentLog(output: string): Array<{ level: string; msg: string; [k: string]: unknown }> {
@@ -76,7 +61,7 @@ describe('signals (the built CLI, a real process)', () => {
     const live = path.join(logs, 'media_processing.log');
     let written = 0;
     const write = (n: number, extra: Record<string, unknown> = {}) => {
-      for (let i = 0; i < n; i++) fs.appendFileSync(live, op(written++, extra));
+      for (let i = 0; i < n; i++) fs.appendFileSync(live, operationLine(written++, extra));
     };
 
     write(20);

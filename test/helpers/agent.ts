@@ -70,6 +70,13 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): { status: n
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** One successful `upload` operation of DESIGN §2 (1.5 s, session s<i>), stamped now; `extra` overrides any field. */
+export function operationLine(i: number, extra: Record<string, unknown> = {}): string {
+  return (
+    JSON.stringify({ timestamp: new Date().toISOString(), level: 'INFO', logger: 'media_processing', message: `op ${i}`, event: 'stage_completed', stage: 'upload', success: true, duration_seconds: 1.5, session_id: `s${i}`, ...extra }) + '\n'
+  );
+}
+
 export function writeConfig(dir: string, body: string): string {
   const file = path.join(dir, 'vigil.yaml');
   fs.writeFileSync(file, body);
