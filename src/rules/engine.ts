@@ -153,7 +153,8 @@ export async function evaluate(
   const byRule = new Map<string, [string, TrackedAlert][]>();
   for (const [k, s] of prev) {
     if (!ruleNames.has(s.rule)) states.set(k, s);
-    else byRule.set(s.rule, [...(byRule.get(s.rule) ?? []), [k, s]]);
+    else if (byRule.has(s.rule)) byRule.get(s.rule)!.push([k, s]);
+    else byRule.set(s.rule, [[k, s]]);
   }
 
   for (const rule of set.rules) {
