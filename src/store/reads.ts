@@ -69,17 +69,8 @@ export interface DbSize {
   pageSize: number;
 }
 
-interface RawAlert {
-  id: number;
-  rule: string;
-  severity: string;
-  state: string;
-  summary: string;
-  labels: string;
-  started_at: number;
-  firing_at: number | null;
-  resolved_at: number | null;
-}
+/** An alerts row as selected: labels still JSON. */
+type RawAlert = Omit<AlertRow, 'labels'> & { labels: string };
 
 export class StoreReads {
   private readonly cache = new Map<string, Statement<unknown[]>>();
@@ -350,15 +341,5 @@ function toAlert(r: RawAlert): AlertRow {
   } catch {
     labels = {};
   }
-  return {
-    id: r.id,
-    rule: r.rule,
-    severity: r.severity,
-    state: r.state,
-    summary: r.summary,
-    labels,
-    started_at: r.started_at,
-    firing_at: r.firing_at,
-    resolved_at: r.resolved_at,
-  };
+  return { ...r, labels };
 }
