@@ -137,6 +137,29 @@ describe('/metrics', () => {
     expect(more.get('vigil_stage_duration_seconds_count{stage="upload"}')).toBe(41);
   });
 
+  it('keeps at most 50 series per label: the heaviest 49, the rest summed into OTHER', async () => {
+    f = fixture();
+    // 60 stages and 60 levels; the i-th has i + 1 operations (and lines), each lasting 1 s.
+    writeCells(
+      f.db,
+      Array.from({ length: 60 }, (_, i) => ({ start: T0 - MINUTE, stage: `s${i}`, level: `L${i}`, ops: i + 1, durations: Array(i + 1).fill(1) })),
+    );
+    const { m } = await scrape(f);
+    const series = (name: string) => [...m.keys()].filter((k) => k.startsWith(`${name}{`));
+    expect(series('vigil_log_lines_total')).toHaveLength(50);
+    expect(m.get('vigil_log_lines_total{level="L59"}')).toBe(60);
+    expect(m.get('vigil_log_lines_total{level="L11"}')).toBe(12);
+    expect(m.get('vigil_log_lines_total{level="L10"}')).toBeUndefined();
+    expect(m.get('vigil_log_lines_total{level="OTHER"}')).toBe(66); // 1 + 2 + … + 11
+    expect(series('vigil_operations_total')).toHaveLength(50);
+    expect(m.get('vigil_operations_total{stage="s11"}')).toBe(12);
+    expect(m.get('vigil_operations_total{stage="s10"}')).toBeUndefined();
+    expect(m.get('vigil_operations_total{stage="OTHER"}')).toBe(66);
+    expect(m.get('vigil_stage_duration_seconds_count{stage="OTHER"}')).toBe(66);
+    expect(m.get('vigil_stage_duration_seconds_sum{stage="OTHER"}')).toBe(66);
+    expect(m.get('vigil_stage_duration_seconds_bucket{le="1",stage="OTHER"}')).toBe(66);
+  });
+
   it.skipIf(!hasPromtool)('passes `promtool check metrics`', async () => {
     f = fixture();
     seed(f);
