@@ -62,7 +62,7 @@ export class ApiMetrics {
       for (const f of x.files) c.inc({ file: f.file }, f.lines);
     });
     counter('vigil_log_lines_total', 'Log lines accepted, per level (all files).', ['level'], (c, x) => {
-      for (const [level, n] of capped(x.levels)) c.inc({ level }, n);
+      for (const [level, n] of cappedLevels(x.levels)) c.inc({ level }, n);
     });
     counter('vigil_parse_errors_total', 'Lines rejected (not JSON, too long, …), per file and reason.', ['file', 'reason'], (c, x) => {
       for (const p of x.parseErrors) c.inc({ file: p.file, reason: p.reason }, p.n);
@@ -182,29 +182,28 @@ class OptionalGauge {
   }
 }
 
-function capped(m: Map<string, number>): Map<string, number> {
+/** At most MAX_SERIES values of a label: the heaviest MAX_SERIES - 1 as they are, the rest folded into OTHER. */
+function capped<V>(m: Map<string, V>, weight: (v: V) => number, fold: (into: V | undefined, v: V) => V): Map<string, V> {
   if (m.size <= MAX_SERIES) return m;
-  const sorted = [...m].sort((a, b) => b[1] - a[1]);
+  const sorted = [...m].sort((a, b) => weight(b[1]) - weight(a[1]));
   const out = new Map(sorted.slice(0, MAX_SERIES - 1));
-  out.set(OTHER, (out.get(OTHER) ?? 0) + sorted.slice(MAX_SERIES - 1).reduce((s, [, n]) => s + n, 0));
+  for (const [, v] of sorted.slice(MAX_SERIES - 1)) out.set(OTHER, fold(out.get(OTHER), v));
   return out;
 }
 
-function cappedStages(m: Map<string, StageAllTime>): Map<string, StageAllTime> {
-  if (m.size <= MAX_SERIES) return m;
-  const sorted = [...m].sort((a, b) => b[1].ops - a[1].ops);
-  const out = new Map(sorted.slice(0, MAX_SERIES - 1));
-  for (const [, t] of sorted.slice(MAX_SERIES - 1)) {
-    let o = out.get(OTHER);
-    if (o === undefined) out.set(OTHER, (o = { ops: 0, failed: 0, durSum: 0, durCount: 0, hist: t.hist }));
-    else for (const [k, v] of t.hist.counts) o.hist.counts.set(k, (o.hist.counts.get(k) ?? 0) + v);
-    o.ops += t.ops;
-    o.failed += t.failed;
-    o.durSum += t.durSum;
-    o.durCount += t.durCount;
-  }
-  return out;
-}
+const cappedLevels = (m: Map<string, number>) => capped(m, (n) => n, (into, n) => (into ?? 0) + n);
+
+/** OTHER starts as the first stage folded away, histogram included, and adds the rest in place (a scrape's snapshot is thrown away after it). */
+const cappedStages = (m: Map<string, StageAllTime>) =>
+  capped(m, (t) => t.ops, (into, t) => {
+    if (into === undefined) return { ...t };
+    for (const [k, v] of t.hist.counts) into.hist.counts.set(k, (into.hist.counts.get(k) ?? 0) + v);
+    into.ops += t.ops;
+    into.failed += t.failed;
+    into.durSum += t.durSum;
+    into.durCount += t.durCount;
+    return into;
+  });
 
 /**
  * vigil_stage_duration_seconds as a Prometheus histogram with fixed buckets, derived
