@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isRejected, parseLine } from '../../src/parse/index.js';
-import { exited, hasCommand, requireBuild, runCli, startCli, tmpDir, waitFor } from '../helpers/agent.js';
+import { exited, hasCommand, readJsonLines, requireBuild, runCli, startCli, tmpDir, waitFor } from '../helpers/agent.js';
 
 const hasFfmpeg = hasCommand('ffmpeg') && hasCommand('ffprobe');
 if (!hasFfmpeg) console.warn('ffmpeg/ffprobe not installed: the demo test runs the simulated worker only');
@@ -44,11 +44,7 @@ describe('vigil demo (the built CLI)', () => {
     expect(out).toMatch(/>>> ALERT FIRING \[\w+\] \w+/);
     expect(out).toMatch(/Done: \d+ sessions \(\d+ failed\), [1-9]\d* alert\(s\) fired, the first \d+ s after start/);
 
-    const alerts = fs
-      .readFileSync(path.join(dir, 'alerts.jsonl'), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l));
+    const alerts = readJsonLines(path.join(dir, 'alerts.jsonl'));
     expect(alerts.some((a) => a.state === 'firing' && a.channel === 'console' && typeof a.summary === 'string')).toBe(true);
 
     // The worker's logs are the DESIGN §2 shape: every line parses, real failures among them.

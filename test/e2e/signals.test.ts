@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exited, linesInStore, operationLine, requireBuild, runCli, startAgent, tmpDir, waitFor, writeConfig } from '../helpers/agent.js';
+import { exited, linesInStore, operationLine, readJsonLines, requireBuild, runCli, startAgent, tmpDir, waitFor, writeConfig } from '../helpers/agent.js';
 
 /** The agent's own log: pino JSON lines on stdout. */
 function agentLog(output: string): Array<{ level: string; msg: string; [k: string]: unknown }> {
@@ -11,14 +11,7 @@ function agentLog(output: string): Array<{ level: string; msg: string; [k: strin
     .map((l) => JSON.parse(l));
 }
 
-function alertLines(file: string): Array<{ rule: string; state: string; channel: string }> {
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-}
+const alertLines = (file: string) => readJsonLines<{ rule: string; state: string; channel: string }>(file);
 
 const ERRORS_RULE = `rules:
   - name: errors_seen

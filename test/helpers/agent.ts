@@ -77,6 +77,16 @@ export function operationLine(i: number, extra: Record<string, unknown> = {}): s
   );
 }
 
+/** The objects of a JSON-lines file (a console channel's alerts); [] while it does not exist. */
+export function readJsonLines<T = Record<string, unknown>>(file: string): T[] {
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as T);
+}
+
 export function writeConfig(dir: string, body: string): string {
   const file = path.join(dir, 'vigil.yaml');
   fs.writeFileSync(file, body);
