@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
+import { HOUR, MINUTE } from '../store/batch.js';
 import type { StoreReads } from '../store/reads.js';
 import type { WindowQueries } from '../store/windows.js';
 import { compileGlob, expandDirs } from '../tail/glob.js';
@@ -30,8 +31,6 @@ export interface HealthReport {
   computedAt: number;
 }
 
-const MINUTE = 60_000;
-const HOUR = 3_600_000;
 const GiB = 1024 ** 3;
 
 export const DEFAULT_CACHE_MS = 30_000;
