@@ -32,8 +32,6 @@ export class TarWalker {
   private paxBytes = 0;
   private paxSizeOverride: number | null = null;
   private pendingData = 0;
-  /** Entries seen, for the caller's curiosity and for tests. */
-  entries = 0;
 
   push(chunk: Buffer): void {
     let pos = 0;
@@ -107,7 +105,6 @@ export class TarWalker {
     const type = String.fromCharCode(b[156]!);
     // Only POSIX ustar has a name prefix; GNU keeps times and sparse data in those bytes.
     this.entryName = headerName(b, magic === 'ustar\0');
-    this.entries++;
 
     if (this.paxSizeOverride !== null && type !== 'x' && type !== 'g' && type !== 'L' && type !== 'K') {
       size = this.paxSizeOverride;
