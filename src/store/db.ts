@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import Database, { type Statement } from 'better-sqlite3';
 import { VigilError } from '../errors.js';
 import { addEncodedInto, encodeDense, mergeEncoded } from './histogram.js';
 import { MIGRATIONS } from './migrations.js';
@@ -58,6 +58,16 @@ export function openStore(stateDirOrMemory: string, opts: OpenOptions = {}): DB 
   if (!opts.readonly) migrate(db);
   else checkVersion(db);
   return db;
+}
+
+/** Prepares each distinct SQL text once, for a reader whose statements depend on its arguments. */
+export function statementCache(db: DB): (sql: string) => Statement<unknown[]> {
+  const cache = new Map<string, Statement<unknown[]>>();
+  return (sql) => {
+    let s = cache.get(sql);
+    if (s === undefined) cache.set(sql, (s = db.prepare(sql)));
+    return s;
+  };
 }
 
 function checkVersion(db: DB): void {

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
-import type { Statement } from 'better-sqlite3';
-import type { DB } from './db.js';
+import { statementCache, type DB } from './db.js';
 import { HOUR, MINUTE } from './batch.js';
 import { Histogram } from './histogram.js';
 import { KEY_SEP, readPruned } from './retention.js';
@@ -73,16 +72,9 @@ export interface DbSize {
 type RawAlert = Omit<AlertRow, 'labels'> & { labels: string };
 
 export class StoreReads {
-  private readonly cache = new Map<string, Statement<unknown[]>>();
-  constructor(readonly db: DB) {}
-
-  private stmt(sql: string): Statement<unknown[]> {
-    let s = this.cache.get(sql);
-    if (s === undefined) {
-      s = this.db.prepare(sql);
-      this.cache.set(sql, s);
-    }
-    return s;
+  private readonly stmt: ReturnType<typeof statementCache>;
+  constructor(readonly db: DB) {
+    this.stmt = statementCache(db);
   }
 
   // ---- alerts -------------------------------------------------------------

@@ -1,5 +1,4 @@
-import type { Statement } from 'better-sqlite3';
-import type { DB } from './db.js';
+import { statementCache, type DB } from './db.js';
 import { DAY, HOUR, MINUTE } from './batch.js';
 import { Histogram } from './histogram.js';
 
@@ -67,16 +66,9 @@ interface Row extends OpsTotals {
 }
 
 export class WindowQueries {
-  private readonly cache = new Map<string, Statement<unknown[]>>();
-  constructor(private readonly db: DB) {}
-
-  private stmt(sql: string) {
-    let s = this.cache.get(sql);
-    if (s === undefined) {
-      s = this.db.prepare(sql);
-      this.cache.set(sql, s);
-    }
-    return s;
+  private readonly stmt: ReturnType<typeof statementCache>;
+  constructor(db: DB) {
+    this.stmt = statementCache(db);
   }
 
   private where(f: CellFilter, params: unknown[]): string {
