@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
@@ -8,6 +7,7 @@ import { lintRuleSet, RuleReloader } from '../../src/rules/reload.js';
 import { RuleRunner } from '../../src/rules/runner.js';
 import { AlertStore } from '../../src/store/alerts.js';
 import { openStore } from '../../src/store/db.js';
+import { tmpDir, waitFor } from '../helpers/agent.js';
 import { memorySources } from './memory-sources.js';
 
 const base = Date.UTC(2026, 10, 22, 10, 0, 0);
@@ -23,15 +23,6 @@ rules:
     summary: "${summary}"
 `;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(25);
-  }
-}
-
 let cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanup.reverse()) await c();
@@ -39,7 +30,7 @@ afterEach(async () => {
 });
 
 function tmp(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-reload-'));
+  const dir = tmpDir('reload');
   cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
@@ -77,7 +68,7 @@ describe('RuleReloader', () => {
     // A bad edit: two problems, both located; the last good rules keep running.
     clock.set(t(1));
     fs.writeFileSync(path.join(dir, 'ffmpeg.yaml'), rule('ffmpeg_down').replace('operator: equal', 'operator: equals').replace('severity: critical', 'severity: urgent'));
-    await waitFor(() => reloader.lastReload().attempts === 2);
+    expect(await waitFor(() => reloader.lastReload().attempts === 2, 5000, 25)).toBe(true);
     const bad = reloader.lastReload();
     expect(bad).toMatchObject({ ok: false, at: t(1), rules: 1, failures: 1 });
     expect(bad.problems.map((p) => `${path.basename(p.file)}:${p.line}:${p.col}`)).toEqual(['ffmpeg.yaml:4:47', 'ffmpeg.yaml:6:15']);
@@ -86,20 +77,20 @@ describe('RuleReloader', () => {
 
     // Fixed, with a new summary: the pending timer from t(0) still counts.
     fs.writeFileSync(path.join(dir, 'ffmpeg.yaml'), rule('ffmpeg_down', 'ffmpeg is gone'));
-    await waitFor(() => reloader.lastReload().attempts === 3);
+    expect(await waitFor(() => reloader.lastReload().attempts === 3, 5000, 25)).toBe(true);
     expect(reloader.lastReload()).toMatchObject({ ok: true, problems: [], rules: 1 });
     expect((await runner.evaluateAt(t(5))).map((x) => [x.state, x.summary])).toEqual([['firing', 'ffmpeg is gone']]);
 
     // A new file adds its rule; a rule test file beside it is not a rule.
     fs.writeFileSync(path.join(dir, 'more.yaml'), rule('ffmpeg_down_fast', 'fast', '0s'));
     fs.writeFileSync(path.join(dir, 'more.test.yaml'), 'rule_files: [more.yaml]\ntests: []\n');
-    await waitFor(() => reloader.lastReload().rules === 2);
+    expect(await waitFor(() => reloader.lastReload().rules === 2, 5000, 25)).toBe(true);
     expect(reloader.lastReload().ok).toBe(true);
     expect((await runner.evaluateAt(t(6))).map((x) => x.rule)).toEqual(['ffmpeg_down_fast']);
 
     // Deleting it removes the rule.
     fs.unlinkSync(path.join(dir, 'more.yaml'));
-    await waitFor(() => reloader.lastReload().rules === 1);
+    expect(await waitFor(() => reloader.lastReload().rules === 1, 5000, 25)).toBe(true);
     expect(runner.ruleSet.rules.map((r) => r.name)).toEqual(['ffmpeg_down']);
   });
 
