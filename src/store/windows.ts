@@ -49,6 +49,13 @@ export interface CellFilter {
   errorCode?: string | undefined;
 }
 
+const FILTER_COLUMNS = [
+  ['stage', 'stage'],
+  ['logger', 'logger'],
+  ['level', 'level'],
+  ['errorCode', 'error_code'],
+] as const satisfies readonly (readonly [keyof CellFilter, string])[];
+
 export interface OpsTotals {
   lines: number;
   total: number;
@@ -73,21 +80,11 @@ export class WindowQueries {
 
   private where(f: CellFilter, params: unknown[]): string {
     let w = 'res = ? AND start >= ? AND start < ?';
-    if (f.stage !== undefined) {
-      w += ' AND stage = ?';
-      params.push(f.stage);
-    }
-    if (f.logger !== undefined) {
-      w += ' AND logger = ?';
-      params.push(f.logger);
-    }
-    if (f.level !== undefined) {
-      w += ' AND level = ?';
-      params.push(f.level);
-    }
-    if (f.errorCode !== undefined) {
-      w += ' AND error_code = ?';
-      params.push(f.errorCode);
+    for (const [field, column] of FILTER_COLUMNS) {
+      const v = f[field];
+      if (v === undefined) continue;
+      w += ` AND ${column} = ?`;
+      params.push(v);
     }
     return w;
   }
