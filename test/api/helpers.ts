@@ -1,20 +1,20 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { ManualClock } from '../../src/clock.js';
 import { parseConfigText, type Config } from '../../src/config/load.js';
 import { buildApi } from '../../src/api/server.js';
+import { createLogger } from '../../src/log.js';
 import type { ApiDeps, HealthInputs, RuntimeView, TailedFile, RuleReload } from '../../src/api/types.js';
 import { BatchWriter, emptyBatch, MINUTE, type WindowCell } from '../../src/store/batch.js';
 import { openStore, type DB } from '../../src/store/db.js';
 import { Histogram } from '../../src/store/histogram.js';
+import { tmpDir } from '../helpers/agent.js';
+
+export { tmpDir };
 
 export const T0 = Date.UTC(2026, 10, 22, 12, 0, 0);
 export const TOKEN = 'test-token-0123456789abcdef';
-
-export function tmpDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `vigil-${prefix}-`));
-}
 
 export interface Fixture {
   dir: string;
@@ -88,6 +88,13 @@ export const auth = { authorization: `Bearer ${TOKEN}` };
 
 export function api(f: Fixture) {
   return buildApi(f.deps);
+}
+
+/** The API with the agent's logger writing into a string, for tests of what gets logged. */
+export function loggedApi(f: Fixture, level: 'debug' | 'info'): { app: ReturnType<typeof buildApi>; logged: () => string } {
+  let out = '';
+  const sink = new Writable({ write: (c, _e, cb) => ((out += c), cb()) });
+  return { app: buildApi({ ...f.deps, log: createLogger(level, sink) }), logged: () => out };
 }
 
 export interface CellSpec {

@@ -1,11 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { STAGE_DURATION_BUCKETS } from '../../src/api/metrics.js';
 import { HOUR, MINUTE } from '../../src/store/batch.js';
 import { applyRetention } from '../../src/store/retention.js';
+import { closedPort } from '../notify/helpers.js';
 import { T0, TOKEN, api, auth, fixture, insertAlert, insertOutbox, insertSample, insertSession, writeCells, type Fixture } from './helpers.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
@@ -175,9 +176,9 @@ describe('/metrics', () => {
     seed(f);
     const app = api(f);
     await app.listen({ host: '127.0.0.1', port: 0 });
-    const port = (app.server.address() as net.AddressInfo).port;
+    const port = (app.server.address() as AddressInfo).port;
     try {
-      const promPort = await freePort();
+      const promPort = await closedPort();
       const cfg = path.join(f.dir, 'prometheus.yml');
       fs.writeFileSync(
         cfg,
@@ -228,14 +229,3 @@ describe('/metrics', () => {
     }
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}

@@ -1,9 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildApi } from '../../src/api/server.js';
-import { createLogger } from '../../src/log.js';
 import { computeStats } from '../../src/store/stats.js';
 import { HOUR, MINUTE } from '../../src/store/batch.js';
 import {
@@ -17,6 +14,7 @@ import {
   insertRecent,
   insertSample,
   insertSession,
+  loggedApi,
   writeCells,
   type Fixture,
 } from './helpers.js';
@@ -82,30 +80,27 @@ describe('auth', () => {
 
   it('with no token configured every protected route is 401 and the log says how to add one', async () => {
     f = fixture({ tokens: [] });
-    let out = '';
-    const sink = new Writable({ write: (c, _e, cb) => ((out += c), cb()) });
-    const app = buildApi({ ...f.deps, log: createLogger('debug', sink) });
+    const { app, logged } = loggedApi(f, 'debug');
     for (const [method, url] of PROTECTED) {
       const r = await app.inject({ method: method as 'GET', url, headers: { authorization: 'Bearer anything' } });
       expect(r.statusCode).toBe(401);
       expect(r.json().message).toMatch(/no token configured/);
     }
     expect((await app.inject({ url: `${P}/health` })).statusCode).toBeLessThan(500);
-    expect(out).toMatch(/no bearer token/);
-    expect(out).toContain(path.join(f.dir, 'tokens'));
+    expect(logged()).toMatch(/no bearer token/);
+    expect(logged()).toContain(path.join(f.dir, 'tokens'));
     await app.close();
   });
 
   it('never logs a token, valid or not, even at debug level', async () => {
     f = fixture();
-    let out = '';
-    const sink = new Writable({ write: (c, _e, cb) => ((out += c), cb()) });
-    const app = buildApi({ ...f.deps, log: createLogger('debug', sink) });
+    const { app, logged } = loggedApi(f, 'debug');
     await app.inject({ url: `${P}/stats`, headers: auth });
     await app.inject({ url: `${P}/stats?hours=0`, headers: auth });
     await app.inject({ url: `${P}/stats`, headers: { authorization: 'Bearer wrong-secret-value' } });
     await app.inject({ url: `/nope`, headers: auth });
     await app.close();
+    const out = logged();
     expect(out).toContain('api request'); // something was logged per request…
     expect(out).not.toContain(TOKEN); // …but never the token
     expect(out).not.toContain('wrong-secret-value');
@@ -408,14 +403,12 @@ describe('bad input', () => {
 
   it('a store failure is a JSON 500 without details; the cause goes to the log', async () => {
     f = fixture();
-    let out = '';
-    const sink = new Writable({ write: (c, _e, cb) => ((out += c), cb()) });
-    const app = buildApi({ ...f.deps, log: createLogger('info', sink) });
+    const { app, logged } = loggedApi(f, 'info');
     f.db.exec('DROP TABLE alerts');
     const r = await app.inject({ url: `${P}/alerts`, headers: auth });
     expect(r.statusCode).toBe(500);
     expect(r.json()).toEqual({ statusCode: 500, error: 'Internal Server Error', message: 'internal error; see the vigil log', code: 'VIGIL_API_INTERNAL' });
-    expect(out).toMatch(/no such table: alerts/);
+    expect(logged()).toMatch(/no such table: alerts/);
     await app.close();
   });
 });
