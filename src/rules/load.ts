@@ -12,7 +12,7 @@ import { defaultParams, FACTS, GROUP_KEYS, normalizeParam, type FactSpec, type P
 import { SEVERITIES, type ConditionTree, type ConditionValue, type FactUse, type Rule, type Severity } from './rule.js';
 import { closest, didYouMean } from './suggest.js';
 import { compileTemplate, type Template, type TemplateProblem } from './template.js';
-import { cannotRead, nodeKind, yamlErrors } from './yaml-nodes.js';
+import { cannotRead, nodeKind, yamlErrors, type Field } from './yaml-nodes.js';
 
 export interface LintOptions {
   /** Configured channel names; when given, a rule naming another channel is an error. */
@@ -168,8 +168,8 @@ class FileLinter {
   }
 
   /** The pairs of a map by key name; unknown keys are reported with a suggestion. */
-  private fields(map: YAMLMap, allowed: readonly string[]): Map<string, { key: Node; value: Node | null }> & { typos: Set<string> } {
-    const out = Object.assign(new Map<string, { key: Node; value: Node | null }>(), { typos: new Set<string>() });
+  private fields(map: YAMLMap, allowed: readonly string[]): Map<string, Field> & { typos: Set<string> } {
+    const out = Object.assign(new Map<string, Field>(), { typos: new Set<string>() });
     for (const pair of map.items as Pair<unknown, unknown>[]) {
       const key = pair.key as Node | null;
       if (!isScalar(key) || (typeof key.value !== 'string' && typeof key.value !== 'number')) {
@@ -196,14 +196,14 @@ class FileLinter {
     return undefined;
   }
 
-  private string(f: { key: Node; value: Node | null }, what: string): string | undefined {
+  private string(f: Field, what: string): string | undefined {
     const v = isScalar(f.value) ? f.value.value : undefined;
     if (typeof v === 'string' && v.trim() !== '') return v;
     this.at(f.value, `${what}: expected a non-empty string, got ${nodeKind(f.value)}`, f.key);
     return undefined;
   }
 
-  private duration(f: { key: Node; value: Node | null } | undefined, what: string): number | undefined {
+  private duration(f: Field | undefined, what: string): number | undefined {
     if (!f) return 0;
     const n = normalizeParam(DURATION_FIELD, isScalar(f.value) ? f.value.value : this.plain(f.value));
     if ('error' in n) {
@@ -314,7 +314,7 @@ class FileLinter {
     return rule;
   }
 
-  private channels(f: { key: Node; value: Node | null } | undefined): string[] | undefined {
+  private channels(f: Field | undefined): string[] | undefined {
     if (!f) return [];
     if (!isSeq(f.value)) {
       this.at(f.value, `channels: expected a list such as [slack, email], got ${nodeKind(f.value)}`, f.key);
@@ -337,7 +337,7 @@ class FileLinter {
     return out;
   }
 
-  private labels(f: { key: Node; value: Node | null } | undefined): { map: Record<string, string>; nodes: Map<string, Node> } | undefined {
+  private labels(f: Field | undefined): { map: Record<string, string>; nodes: Map<string, Node> } | undefined {
     if (!f) return undefined;
     if (!isMap(f.value)) {
       this.at(f.value, `labels: expected a map of name: value, got ${nodeKind(f.value)}`, f.key);
@@ -363,7 +363,7 @@ class FileLinter {
     return { map: Object.fromEntries(entries), nodes };
   }
 
-  private groupBy(f: { key: Node; value: Node | null } | undefined): { keys: string[]; nodes: Node[] } | undefined {
+  private groupBy(f: Field | undefined): { keys: string[]; nodes: Node[] } | undefined {
     if (!f) return undefined;
     if (!isSeq(f.value)) {
       this.at(f.value, `group_by: expected a list such as [stage], got ${nodeKind(f.value)}`, f.key);
@@ -467,8 +467,8 @@ class FileLinter {
 
   private params(
     spec: FactSpec,
-    f: { key: Node; value: Node | null } | undefined,
-    factField: { key: Node; value: Node | null },
+    f: Field | undefined,
+    factField: Field,
     groupBy: string[],
   ): Record<string, string | number> | undefined {
     const out = defaultParams(spec);
@@ -520,8 +520,8 @@ class FileLinter {
   private value(
     spec: FactSpec,
     op: OperatorName,
-    opField: { key: Node; value: Node | null },
-    f: { key: Node; value: Node | null },
+    opField: Field,
+    f: Field,
   ): ConditionValue | undefined {
     const kindOf = spec.valueType === 'number' ? 'a number' : 'true or false';
     if (FACT_LIST_OPERATORS.includes(op)) {

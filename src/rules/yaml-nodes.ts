@@ -3,6 +3,9 @@ import { isMap, isScalar, isSeq, type LineCounter, type Node, type YAMLError } f
 import type { Located } from '../errors.js';
 import { describe } from './facts.js';
 
+/** A map entry by its key name: the key node (for positions) and its value. */
+export type Field = { key: Node; value: Node | null };
+
 /** "a map", "a list", `the string "x"`, "number 3", "nothing": what a message says was found. */
 export function nodeKind(node: Node | null | undefined): string {
   if (!node) return 'nothing';

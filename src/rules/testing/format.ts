@@ -31,7 +31,7 @@ import type { Located } from '../../errors.js';
 import type { CheckChange, BackupFake } from '../../replay/checks.js';
 import { normalizeParam } from '../facts.js';
 import { didYouMean } from '../suggest.js';
-import { cannotRead, nodeKind, yamlErrors } from '../yaml-nodes.js';
+import { cannotRead, nodeKind, yamlErrors, type Field } from '../yaml-nodes.js';
 import { parseDuration } from '../../util/duration.js';
 
 export const DEFAULT_START = Date.UTC(2026, 0, 1, 0, 0, 0);
@@ -89,8 +89,6 @@ export interface TestFile {
   intervalMs: number;
   tests: TestCase[];
 }
-
-type Field = { key: Node; value: Node | null };
 
 /** `key: null` or `key:` — written, but empty. */
 function isNull(f: Field): boolean {
