@@ -134,7 +134,7 @@ export class BatchWriter {
   private readonly tx: (b: Batch) => void;
 
   constructor(
-    private readonly db: DB,
+    db: DB,
     private readonly limits: BatchLimits,
   ) {
     this.upsertWindow = db.prepare(`
