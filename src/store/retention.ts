@@ -129,7 +129,7 @@ function byDay(db: DB, res: number, cutoff: number, onChunk: (from: number, to: 
   let total = 0;
   let from = (next.get(res, -Number.MAX_SAFE_INTEGER) as { m: number | null }).m;
   while (from !== null && from < cutoff) {
-    const to = Math.min(from + 24 * HOUR, cutoff);
+    const to = Math.min(from + DAY, cutoff);
     total += onChunk(from, to);
     from = (next.get(res, to) as { m: number | null }).m;
   }

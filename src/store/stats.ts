@@ -1,3 +1,4 @@
+import { HOUR } from './batch.js';
 import type { DB } from './db.js';
 import { WindowQueries, addTotals, clamp, type OpsTotals, type Range } from './windows.js';
 
@@ -74,6 +75,6 @@ export function computeStats(db: DB, range: Range, queries = new WindowQueries(d
     average_duration: durCount > 0 ? round(durSum / durCount, 3) : 0,
     stage_breakdown,
     error_codes,
-    period_hours: round((range.to - range.from) / 3_600_000, 3),
+    period_hours: round((range.to - range.from) / HOUR, 3),
   };
 }
