@@ -91,6 +91,13 @@ function setTs(m: MergedLine, ts: number): void {
   if (m.event) m.event.ts = ts;
 }
 
+/** The earliest time among the heads that have one (NaN compares false); null when none has. */
+function earliestHead(cursors: readonly Cursor[]): number | null {
+  let earliest = Number.POSITIVE_INFINITY;
+  for (const c of cursors) if (c.head!.ts < earliest) earliest = c.head!.ts;
+  return earliest === Number.POSITIVE_INFINITY ? null : earliest;
+}
+
 /**
  * Yields every line of every source in time order; equal times keep the sources'
  * order (then each source's own order), so the result is deterministic. Lines of a
@@ -103,11 +110,11 @@ export function* mergeByTime(sources: readonly LineSource[], defaultTs = 0): Gen
   const cursors = sources.map((s) => new Cursor(s));
   let live = cursors.filter((c) => c.advance());
   while (live.length > 0) {
-    let earliest = Number.POSITIVE_INFINITY;
-    for (const c of live) if (c.head!.ts < earliest) earliest = c.head!.ts;
+    // Only before the first line is out does an untimed head need the earliest timed one.
+    const untimedAt = current ?? earliestHead(live) ?? defaultTs;
     let best: Cursor | null = null;
     for (const c of live) {
-      if (Number.isNaN(c.head!.ts)) c.place(current ?? (earliest === Number.POSITIVE_INFINITY ? defaultTs : earliest));
+      if (Number.isNaN(c.head!.ts)) c.place(untimedAt);
       if (best === null || c.head!.ts < best.head!.ts) best = c;
     }
     const line = best!.head!;
