@@ -2,11 +2,11 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import net, { type AddressInfo, type Socket } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runChecks } from '../../src/cli/check.js';
 import { CLI, requireBuild, tmpDir, writeConfig } from '../helpers/agent.js';
 import { closedPort, startServer, type TestServer } from '../notify/helpers.js';
+import { startSmtp, type Smtp } from '../notify/smtp.js';
 
 /** The built CLI, without blocking this process's event loop: the servers it checks live here. */
 function check(config: string, env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
@@ -18,23 +18,6 @@ function check(config: string, env: NodeJS.ProcessEnv = {}): Promise<{ status: n
     child.stderr.on('data', (d) => (stderr += d));
     child.on('exit', (status) => resolve({ status, stdout, stderr }));
   });
-}
-
-async function startSmtp(): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
-  let connections = 0;
-  const sockets = new Set<Socket>();
-  const server = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS'], logger: false, onConnect: (_s, cb) => (connections++, cb()) });
-  server.server.on('connection', (s: Socket) => sockets.add(s));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    port: (server.server.address() as AddressInfo).port,
-    connections: () => connections,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 const RULE = `rules:
@@ -50,7 +33,7 @@ const RULE = `rules:
 describe('vigil check (the built CLI against real servers)', () => {
   const dir = tmpDir('check');
   const rules = path.join(dir, 'rules');
-  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let smtp: Smtp;
   let http: TestServer;
   beforeAll(async () => {
     requireBuild();
@@ -84,7 +67,7 @@ describe('vigil check (the built CLI against real servers)', () => {
     expect(lines.find((l) => l.startsWith('ok    channel hook: '))).toContain('reachable (HTTP 405');
     expect(lines.find((l) => l.startsWith('ok    channel console: '))).toContain('is writable');
     expect(lines.at(-1)).toBe('vigil check: all good');
-    expect(smtp.connections()).toBeGreaterThan(0);
+    expect(smtp.connections).toBeGreaterThan(0);
     expect(http.requests.some((q) => q.method === 'HEAD' && q.url === '/alerts')).toBe(true);
   });
 

@@ -2,8 +2,6 @@
  * The dispatcher against real receivers (node:http on 127.0.0.1, smtp-server) that fail first
  * and recover. Time is a ManualClock moved by the test; drain() delivers what is due.
  */
-import type { AddressInfo, Socket } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock, systemClock, type Clock } from '../../src/clock.js';
 import { buildChannels } from '../../src/notify/channels.js';
@@ -16,6 +14,7 @@ import { INACTIVE, step, type AlertState } from '../../src/rules/state.js';
 import { AlertStore } from '../../src/store/alerts.js';
 import type { DB } from '../../src/store/db.js';
 import { closedPort } from './helpers.js';
+import { startSmtp } from './smtp.js';
 import { acceptedCounts, firing, memoryStore, next, rule, startReceiver, webhookIds, type Receiver, type ReceivedRequest } from './outbox-fixtures.js';
 
 const T0 = Date.UTC(2026, 10, 22, 10, 0, 0);
@@ -173,32 +172,9 @@ describe('Dispatcher: failures, then recovery, each notification accepted exactl
   });
 
   it('email through a real SMTP server: 451 first, then one mail carrying both notification ids', async () => {
-    let data = 0;
-    const mails: string[] = [];
-    const smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData(stream, _session, cb) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          data += 1;
-          if (data === 1) return cb(Object.assign(new Error('4.3.0 try again later'), { responseCode: 451 }));
-          mails.push(Buffer.concat(chunks).toString('utf8'));
-          cb();
-        });
-      },
-    });
-    const sockets = new Set<Socket>();
-    smtp.server.on('connection', (s: Socket) => sockets.add(s));
-    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', () => resolve()));
-    cleanups.push(() => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      smtp.close(() => resolve());
-    }));
-    const port = (smtp.server.address() as AddressInfo).port;
-    const h = harness({ email: { smtp_url: `smtp://127.0.0.1:${port}`, from: 'vigil@example.com', to: ['ops@example.com'] } });
+    const smtp = await startSmtp('tempfail-once');
+    cleanups.push(() => smtp.close());
+    const h = harness({ email: { smtp_url: `smtp://127.0.0.1:${smtp.port}`, from: 'vigil@example.com', to: ['ops@example.com'] } });
     const a = h.fire();
     const b = h.fire();
     await h.d.drain();
@@ -206,7 +182,7 @@ describe('Dispatcher: failures, then recovery, each notification accepted exactl
     h.clock.advance(1000);
     await h.d.drain();
     expect(h.table.all().map((x) => x.status)).toEqual(['delivered', 'delivered']);
-    const mail = only(mails).replace(/\r\n[ \t]+/g, ' '); // unfold long header lines (RFC 5322 §2.2.3)
+    const mail = only(smtp.received).raw.replace(/\r\n[ \t]+/g, ' '); // unfold long header lines (RFC 5322 §2.2.3)
     const header = /^X-Vigil-Notification-Id: (.*)$/im.exec(mail)?.[1];
     expect(header).toBe(`${a.alertId}:firing:${T0}:email, ${b.alertId}:firing:${T0}:email`);
   });

@@ -1,93 +1,7 @@
-import type { Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ALERT_ID_HEADER, EmailChannel, NOTIFICATION_ID_HEADER, classifySmtpError } from '../../src/notify/email.js';
 import { alert, closedPort } from './helpers.js';
-
-interface Received {
-  from: string;
-  to: string[];
-  raw: string;
-}
-
-interface Smtp {
-  port: number;
-  received: Received[];
-  close(): Promise<void>;
-}
-
-type Mode = 'ok' | 'drop-in-data' | 'drop-before-reply' | 'drop-before-greeting' | 'reject' | 'tempfail';
-
-/**
- * A real SMTP server on 127.0.0.1. `mode` plays a broken server. The drop-* modes cut only the
- * first connection — in the middle of DATA, after the whole message but before the 250 reply,
- * or before the greeting — and serve later connections normally, so a copy re-sent on its own
- * would be seen. The dropped message itself is not counted (the server never said 250).
- * `reject` answers 550 to RCPT, `tempfail` answers 451 after DATA.
- */
-async function startSmtp(mode: Mode = 'ok'): Promise<Smtp> {
-  const received: Received[] = [];
-  const sockets = new Map<number, Socket>();
-  let dropped = false;
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onConnect(session, cb) {
-      if (mode === 'drop-before-greeting' && !dropped) {
-        dropped = true;
-        sockets.get(session.remotePort)?.destroy();
-        return;
-      }
-      cb();
-    },
-    onRcptTo(address, _session, cb) {
-      if (mode === 'reject') {
-        const err = new Error('5.1.1 mailbox unavailable') as Error & { responseCode: number };
-        err.responseCode = 550;
-        return cb(err);
-      }
-      cb();
-    },
-    onData(stream: SMTPServerDataStream, session: SMTPServerSession, cb) {
-      const chunks: Buffer[] = [];
-      const drop = () => sockets.get(session.remotePort)?.destroy();
-      if ((mode === 'drop-in-data' || mode === 'drop-before-reply') && !dropped) {
-        dropped = true;
-        stream.once(mode === 'drop-in-data' ? 'data' : 'end', drop);
-        stream.resume();
-        return;
-      }
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        if (mode === 'tempfail') {
-          const err = new Error('4.3.0 try again later') as Error & { responseCode: number };
-          err.responseCode = 451;
-          return cb(err);
-        }
-        received.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
-        });
-        cb();
-      });
-    },
-  });
-  server.server.on('connection', (s: Socket) => sockets.set(s.remotePort!, s));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.server.address() as AddressInfo).port;
-  return {
-    port,
-    received,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets.values()) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
+import { startSmtp, type SmtpMode } from './smtp.js';
 
 /** Minimal MIME reading, enough for nodemailer's output: unfolded headers and decoded text parts. */
 function parseMail(raw: string): { headers: Map<string, string>; parts: Map<string, string> } {
@@ -138,7 +52,7 @@ afterEach(async () => {
   while (toClose.length) await toClose.pop()!.close();
 });
 
-async function setup(mode: Mode = 'ok', extra: Record<string, unknown> = {}) {
+async function setup(mode: SmtpMode = 'ok', extra: Record<string, unknown> = {}) {
   const smtp = await startSmtp(mode);
   const ch = new EmailChannel({
     smtp_url: `smtp://127.0.0.1:${smtp.port}`,
