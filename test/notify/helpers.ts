@@ -17,10 +17,9 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** A real HTTP receiver on 127.0.0.1; `respond` plays the service (Slack, PagerDuty, …). */
-export async function startServer(respond: (req: Recorded, res: ServerResponse) => void): Promise<TestServer> {
-  const requests: Recorded[] = [];
-  const server: Server = createServer((req, res) => {
+/** A request's whole body, and its JSON when it is some. */
+export function readBody(req: IncomingMessage): Promise<{ body: string; json: unknown }> {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -31,10 +30,18 @@ export async function startServer(respond: (req: Recorded, res: ServerResponse) 
       } catch {
         json = undefined;
       }
-      const rec = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, json };
-      requests.push(rec);
-      respond(rec, res);
+      resolve({ body, json });
     });
+  });
+}
+
+/** A real HTTP receiver on 127.0.0.1; `respond` plays the service (Slack, PagerDuty, …). */
+export async function startServer(respond: (req: Recorded, res: ServerResponse) => void): Promise<TestServer> {
+  const requests: Recorded[] = [];
+  const server: Server = createServer(async (req, res) => {
+    const rec = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, ...(await readBody(req)) };
+    requests.push(rec);
+    respond(rec, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;

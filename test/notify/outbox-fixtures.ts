@@ -9,6 +9,7 @@ import type { Transition } from '../../src/rules/engine.js';
 import type { Rule } from '../../src/rules/rule.js';
 import type { NotifiableTransition } from '../../src/notify/message.js';
 import { openStore, type DB } from '../../src/store/db.js';
+import { readBody } from './helpers.js';
 
 export function memoryStore(): DB {
   return openStore(':memory:');
@@ -105,16 +106,7 @@ export async function startReceiver(opts: { port?: number; fallback?: Receiver['
     concurrent += 1;
     r.maxConcurrent = Math.max(r.maxConcurrent, concurrent);
     res.on('close', () => (concurrent -= 1));
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      let json: unknown;
-      try {
-        json = JSON.parse(body);
-      } catch {
-        json = undefined;
-      }
+    void readBody(req).then(({ body, json }) => {
       const rec: ReceivedRequest = { url: req.url ?? '', headers: req.headers, body, json, at: Date.now() };
       r.requests.push(rec);
       const answer = r.script.shift() ?? (typeof r.fallback === 'function' ? r.fallback(rec) : r.fallback);
