@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, systemClock } from '../../src/clock.js';
 import { AlertmanagerChannel, type AlertmanagerAlert } from '../../src/notify/alertmanager.js';
+import { tmpDir } from '../helpers/agent.js';
 import { alert, closedPort, startServer, type TestServer } from './helpers.js';
 
 /** Stand-ins answering like Alertmanager members in different states. */
@@ -93,7 +93,7 @@ interface GettableAlert {
 
 describe('AlertmanagerChannel (against a real Alertmanager)', () => {
   it.skipIf(!hasAm)('fires an alert, reads it back from /api/v2/alerts, then resolves it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-am-'));
+    const dir = tmpDir('am');
     const port = await closedPort();
     const base = `http://127.0.0.1:${port}`;
     writeFileSync(join(dir, 'am.yml'), 'route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n');

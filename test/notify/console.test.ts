@@ -1,13 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { ConsoleChannel } from '../../src/notify/console.js';
+import { tmpDir } from '../helpers/agent.js';
 import { alert } from './helpers.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'vigil-console-'));
+const dir = tmpDir('console');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const clock = new ManualClock(Date.UTC(2024, 4, 1, 12, 0, 0));
 

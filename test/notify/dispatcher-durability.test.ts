@@ -7,14 +7,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OutboxTable } from '../../src/notify/outbox.js';
 import { openStore } from '../../src/store/db.js';
+import { exited, ROOT, sleep, tmpDir, waitFor } from '../helpers/agent.js';
 import { acceptedCounts, startReceiver, type Receiver, type ReceivedRequest } from './outbox-fixtures.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 // The child runs the built JS (node 20 cannot run the .ts sources); VIGIL_DIST points elsewhere than ./dist if wanted.
 const DIST = process.env.VIGIL_DIST ?? path.join(ROOT, 'dist');
 const CHILD = path.join(import.meta.dirname, 'dispatcher-child.mjs');
@@ -25,13 +24,8 @@ function requireDist(): void {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+  if (!(await waitFor(cond, ms, 20))) throw new Error(`timed out waiting for ${what}`);
 }
 
 function child(stateDir: string, hook: Receiver, pd: Receiver, phase: 'enqueue' | 'deliver'): ChildProcess & { lines: () => string[] } {
@@ -42,11 +36,8 @@ function child(stateDir: string, hook: Receiver, pd: Receiver, phase: 'enqueue' 
   return Object.assign(p, { lines: () => out.split('\n').filter(Boolean) });
 }
 
-const exited = (p: ChildProcess) =>
-  p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => p.once('exit', () => r()));
-
 describe('outbox durability across kill -9', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-durability-'));
+  const dir = tmpDir('durability');
   const children: ChildProcess[] = [];
   const receivers: Receiver[] = [];
   afterAll(async () => {

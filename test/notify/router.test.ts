@@ -1,14 +1,14 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { ValidationError } from '../../src/errors.js';
 import { assertRuleChannels, locatorFor, parseRoutes, Router } from '../../src/notify/router.js';
 import { loadRules } from '../../src/rules/load.js';
+import { tmpDir } from '../helpers/agent.js';
 
 const CHANNELS = ['pagerduty', 'slack', 'email', 'ops-hook'];
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-router-'));
+const dir = tmpDir('router');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function router(routesYaml: string): Router {

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { registerSilence } from '../../src/cli/silence.js';
 import { ManualClock } from '../../src/clock.js';
 import { compileMatchers, formatMatcher, matchableLabels, parseMatcher, SilenceStore, silenceStatus } from '../../src/notify/silences.js';
 import { openStore } from '../../src/store/db.js';
+import { tmpDir } from '../helpers/agent.js';
 
 const H = 3_600_000;
 const T0 = Date.UTC(2026, 10, 22, 10, 0, 0);
@@ -88,7 +88,7 @@ describe('SilenceStore', () => {
 });
 
 describe('vigil silence (CLI)', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-silence-'));
+  const dir = tmpDir('silence');
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   const stateDir = path.join(dir, 'state');
   openStore(stateDir).close(); // the agent has run once
