@@ -5,7 +5,7 @@
  * schedule (a rule test's `checks:`) says otherwise.
  */
 import type { BackupQuery, BackupStatus, CheckSource } from '../rules/facts.js';
-import { expandDatePattern } from '../rules/facts.js';
+import { resolveBackupPath } from '../collect/backup-pattern.js';
 
 export interface BackupFake {
   present: boolean;
@@ -44,7 +44,7 @@ export class ScheduledChecks implements CheckSource {
 
   backup(q: BackupQuery, now: number): BackupStatus {
     const b = this.state(now).backup;
-    const path = expandDatePattern(q.pathPattern, now);
+    const path = resolveBackupPath(q.pathPattern, now, 'utc');
     if (!b.present) {
       return { present: false, ageSeconds: b.ageSeconds === undefined ? null : b.ageSeconds, sizeBytes: null, intact: null, path, reason: 'absent' };
     }

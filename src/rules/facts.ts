@@ -64,7 +64,7 @@ export interface FactSource {
 export type BackupVerify = 'gzip' | 'tar' | 'none';
 
 export interface BackupQuery {
-  /** Path with optional date tokens: {YYYYMMDD} {YYYY-MM-DD} {YYYY} {MM} {DD}; see expandDatePattern. */
+  /** Path with optional date tokens: {YYYYMMDD} {YYYY-MM-DD} {YYYY} {MM} {DD}; expanded by collect/backup-pattern.ts. */
   pathPattern: string;
   minSizeBytes: number;
   verify: BackupVerify;
@@ -151,16 +151,6 @@ function checkDatePattern(v: string): string | undefined {
     }
   }
   return undefined;
-}
-
-/** Expands the date tokens of a backup path for the UTC day of `epochMs`. */
-export function expandDatePattern(pattern: string, epochMs: number): string {
-  const d = new Date(epochMs);
-  const yyyy = String(d.getUTCFullYear()).padStart(4, '0');
-  const mm = String(d.getUTCMonth() + 1).padStart(2, '0');
-  const dd = String(d.getUTCDate()).padStart(2, '0');
-  const map: Record<string, string> = { YYYYMMDD: `${yyyy}${mm}${dd}`, 'YYYY-MM-DD': `${yyyy}-${mm}-${dd}`, YYYY: yyyy, MM: mm, DD: dd };
-  return pattern.replace(/\{([^}]*)\}/g, (all, t: string) => map[t] ?? all);
 }
 
 function str(p: ResolvedParams, k: string): string | undefined {

@@ -6,7 +6,6 @@ export {
   FACTS,
   GROUP_KEYS,
   DATE_TOKENS,
-  expandDatePattern,
   type Awaitable,
   type BackupQuery,
   type BackupStatus,

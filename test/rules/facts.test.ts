@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defaultParams, expandDatePattern, FACTS, factKey, normalizeParam, type FactContext, type ResolvedParams } from '../../src/rules/facts.js';
+import { resolveBackupPath } from '../../src/collect/backup-pattern.js';
+import { defaultParams, FACTS, factKey, normalizeParam, type FactContext, type ResolvedParams } from '../../src/rules/facts.js';
 import { memorySources } from './memory-sources.js';
 
 const now = Date.UTC(2024, 2, 1, 10, 0, 0);
@@ -113,10 +114,10 @@ describe('params', () => {
     expect(factKey('error_rate', { window: 1 })).not.toBe(factKey('total_operations', { window: 1 }));
   });
 
-  it('expands backup date tokens for the UTC day', () => {
+  it('expands backup date tokens for the UTC day (what replay and the UTC check cache look at)', () => {
     const d = Date.UTC(2024, 0, 5, 23, 59);
-    expect(expandDatePattern('/b/backup-{YYYYMMDD}.tar.gz', d)).toBe('/b/backup-20240105.tar.gz');
-    expect(expandDatePattern('/b/{YYYY}/{MM}/{DD}/{YYYY-MM-DD}', d)).toBe('/b/2024/01/05/2024-01-05');
+    expect(resolveBackupPath('/b/backup-{YYYYMMDD}.tar.gz', d, 'utc')).toBe('/b/backup-20240105.tar.gz');
+    expect(resolveBackupPath('/b/{YYYY}/{MM}/{DD}/{YYYY-MM-DD}', d, 'utc')).toBe('/b/2024/01/05/2024-01-05');
   });
 
   it('every fact has valid defaults and a description', () => {
