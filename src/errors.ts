@@ -61,6 +61,11 @@ export class ValidationError extends VigilError {
   }
 }
 
+/** The message of whatever was thrown (an Error or anything else). */
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 export function isVigilError(e: unknown): e is VigilError {
   return e instanceof VigilError;
 }

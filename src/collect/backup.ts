@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { VigilError } from '../errors.js';
+import { errorText, VigilError } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 import { checkPattern, findLatestBackup, resolveBackupPath, type BackupTz } from './backup-pattern.js';
 import { verifyFile, VERIFY_MODES, type IntegrityResult, type VerifyMode } from './integrity.js';
@@ -86,7 +86,7 @@ export function validateBackupParams(params: unknown): string[] {
     try {
       f();
     } catch (e) {
-      problems.push(e instanceof Error ? e.message : String(e));
+      problems.push(errorText(e));
     }
   };
   if (typeof p.path !== 'string') problems.push('backup param "path" is required (e.g. /backups/backup-{YYYYMMDD}.tar.gz)');

@@ -1,4 +1,4 @@
-import { VigilError } from '../errors.js';
+import { errorText, VigilError } from '../errors.js';
 import { resolveBackupPath, type BackupTz } from './backup-pattern.js';
 import { ageSeconds, checkBackup, IntegrityMemo, type BackupParams, type BackupStatus } from './backup.js';
 import { checkFfmpeg, type FfmpegCheck, type FfmpegCheckOptions } from './ffmpeg.js';
@@ -223,8 +223,4 @@ function toParams(q: BackupParams | BackupQueryLike): BackupParams {
 function stableKey(params: BackupParams): string {
   const o = params as unknown as Record<string, unknown>;
   return JSON.stringify(Object.keys(o).sort().map((k) => [k, o[k]]));
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { TarWalker, TarFormatError } from './tarwalk.js';
+import { errorText } from '../errors.js';
 
 export type VerifyMode = 'none' | 'gzip' | 'tar' | 'tar.gz';
 export const VERIFY_MODES: readonly VerifyMode[] = ['none', 'gzip', 'tar', 'tar.gz'];
@@ -69,7 +70,7 @@ export async function verifyFile(path: string, requested: VerifyMode): Promise<I
     if (e instanceof TarFormatError) return { intact: false, problem: `tar: ${e.message}` };
     const code = (e as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && code.startsWith('Z_')) return { intact: false, problem: `gzip: ${(e as Error).message}` };
-    return { intact: null, problem: `unreadable: ${e instanceof Error ? e.message : String(e)}` };
+    return { intact: null, problem: `unreadable: ${errorText(e)}` };
   }
 }
 

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { realpath } from 'node:fs/promises';
 import si from 'systeminformation';
 import type { Clock } from '../clock.js';
-import { VigilError } from '../errors.js';
+import { errorText, VigilError } from '../errors.js';
 import { startTicker, type SetTimer } from './ticker.js';
 
 export interface DiskSample {
@@ -163,8 +163,4 @@ export function startSampler(opts: SamplerOptions): () => Promise<void> {
     stopped = true;
     await ticker.stop();
   };
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

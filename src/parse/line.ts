@@ -4,6 +4,7 @@
  */
 import type { ParseResult } from './event.js';
 import { normalize } from './normalize.js';
+import { errorText } from '../errors.js';
 
 const MAX_DETAIL = 200;
 const hasOwn = Object.hasOwn;
@@ -15,7 +16,7 @@ export function parseLine(text: string, fallbackTs: number, maxDepth = 64): Pars
   try {
     value = JSON.parse(text);
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
+    const msg = errorText(e);
     return { rejected: 'not_json', detail: msg.length > MAX_DETAIL ? msg.slice(0, MAX_DETAIL) : msg };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {

@@ -9,6 +9,7 @@ import { factKey, FACTS, GROUP_KEYS, type FactContext, type FactValue, type Reso
 import type { Rule, Severity } from './rule.js';
 import { step, type AlertState, type NotifyKind, type TransitionKind } from './state.js';
 import { renderTemplate, type TemplateData } from './template.js';
+import { errorText } from '../errors.js';
 
 /** An alert's state plus what identifies it (persisted by the store between evaluations and restarts). */
 export interface TrackedAlert extends AlertState {
@@ -217,8 +218,4 @@ export async function evaluate(
     }
   }
   return { states, transitions, errors };
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
