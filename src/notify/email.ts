@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
 import { createTransport } from 'nodemailer';
 import { sendBatch } from './batch.js';
 import { settleWithin } from './deadline.js';
 import { batchTitle, formatLabels, formatValue, isoTime, stateWord } from './format.js';
 import { describeError } from './http.js';
+import { batchKey } from './message.js';
 import { OptionReader } from './options.js';
 import type { AlertMessage, Channel, ChannelContext, HealthResult, SendOutcome } from './types.js';
 
@@ -183,9 +183,8 @@ export function emailSubject(batch: AlertMessage[]): string {
 
 /** Same notifications → same Message-ID, so a retried copy is recognisable as a duplicate. */
 export function emailMessageId(batch: AlertMessage[], from: string): string {
-  const hash = createHash('sha256').update(batch.map((a) => a.notificationId).sort().join('\n')).digest('hex').slice(0, 32);
   const domain = from.slice(from.lastIndexOf('@') + 1).replace(/[>\s]/g, '') || 'vigil.invalid';
-  return `<vigil.${hash}@${domain}>`;
+  return `<vigil.${batchKey(batch)}@${domain}>`;
 }
 
 function alertLines(a: AlertMessage): Array<[string, string]> {

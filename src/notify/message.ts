@@ -21,6 +21,15 @@ export function notificationId(alertId: number, kind: NotifyKind, at: number, ch
   return `${alertId}:${kind}:${at}:${channel}`;
 }
 
+/**
+ * Same set of notifications → same key, whatever their order in the batch: a retried batch
+ * carries the key of its first attempt, so a receiver can recognise the repeat.
+ */
+export function batchKey(batch: readonly AlertMessage[]): string {
+  const ids = batch.map((a) => a.notificationId).sort();
+  return createHash('sha256').update(ids.join('\n')).digest('hex').slice(0, 32);
+}
+
 export interface MessageTimes {
   /** When the alert started firing (repeat and resolved notifications carry the original start). */
   startsAt: number;

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { HttpChannel, postLabel } from './http-channel.js';
+import { batchKey } from './message.js';
 import { OptionReader } from './options.js';
 import type { AlertMessage, ChannelContext, HealthResult, SendOutcome } from './types.js';
 
@@ -45,7 +45,7 @@ export class WebhookChannel extends HttpChannel {
   protected override deliver(alerts: AlertMessage[], signal: AbortSignal | undefined): Promise<SendOutcome> {
     const payload: WebhookPayload = { version: 1, alerts };
     const headers = new Headers(this.headers);
-    if (!headers.has('idempotency-key')) headers.set('idempotency-key', idempotencyKey(alerts));
+    if (!headers.has('idempotency-key')) headers.set('idempotency-key', batchKey(alerts));
     return this.postJson(this.url, payload, signal, { headers: Object.fromEntries(headers) });
   }
 
@@ -53,10 +53,4 @@ export class WebhookChannel extends HttpChannel {
   override healthcheck(): Promise<HealthResult> {
     return this.probe(this.url);
   }
-}
-
-/** Same set of notifications → same key, whatever their order in the batch. */
-export function idempotencyKey(batch: AlertMessage[]): string {
-  const ids = batch.map((a) => a.notificationId).sort();
-  return createHash('sha256').update(ids.join('\n')).digest('hex').slice(0, 32);
 }

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { ChannelOptionError } from '../../src/notify/options.js';
-import { WebhookChannel, idempotencyKey } from '../../src/notify/webhook.js';
+import { batchKey } from '../../src/notify/message.js';
+import { WebhookChannel } from '../../src/notify/webhook.js';
 import { alert, closedPort, startServer, type TestServer } from './helpers.js';
 
 /**
@@ -40,7 +41,7 @@ describe('WebhookChannel', () => {
     expect(req.method).toBe('POST');
     expect(req.headers['content-type']).toBe('application/json; charset=utf-8'); // configured value replaces ours, not appended
     expect(req.headers.authorization).toBe('Bearer s3cret');
-    expect(req.headers['idempotency-key']).toBe(idempotencyKey([b, a]));
+    expect(req.headers['idempotency-key']).toBe(batchKey([b, a]));
     expect(req.json).toEqual({ version: 1, alerts: [a, b] });
   });
 
