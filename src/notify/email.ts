@@ -2,7 +2,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { createTransport } from 'nodemailer';
 import { sendBatch } from './batch.js';
 import { settleWithin } from './deadline.js';
-import { batchTitle, formatLabels, formatValue, isoTime, stateWord } from './format.js';
+import { batchTitle, formatLabels, formatValues, isoTime, stateWord } from './format.js';
 import { describeError } from './http.js';
 import { batchKey } from './message.js';
 import { OptionReader } from './options.js';
@@ -196,7 +196,7 @@ function alertLines(a: AlertMessage): Array<[string, string]> {
     ['Summary', a.summary],
   ];
   if (a.description) rows.push(['Description', a.description]);
-  const values = Object.entries(a.values).map(([k, v]) => `${k}=${formatValue(v)}`).join(', ');
+  const values = formatValues(a.values);
   if (values) rows.push(['Values', values]);
   rows.push(['Started', isoTime(a.startsAt)]);
   if (a.endsAt !== undefined) rows.push(['Ended', isoTime(a.endsAt)]);

@@ -44,9 +44,16 @@ export function commonLabels(batch: AlertMessage[]): Record<string, string> {
   return out;
 }
 
-export function formatValue(v: number | boolean | string | null): string {
+function formatValue(v: number | boolean | string | null): string {
   if (typeof v === 'number' && !Number.isInteger(v)) return String(Number(v.toPrecision(6)));
   return String(v);
+}
+
+/** `error_rate=0.125, total_operations=40`: an alert's fact values in one line ('' when none). */
+export function formatValues(values: AlertMessage['values']): string {
+  return Object.entries(values)
+    .map(([k, v]) => `${k}=${formatValue(v)}`)
+    .join(', ');
 }
 
 export function isoTime(ms: number): string {

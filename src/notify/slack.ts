@@ -1,5 +1,5 @@
 import type { IncomingWebhookSendArguments } from '@slack/webhook';
-import { batchTitle, formatLabels, formatValue, stateWord, truncate } from './format.js';
+import { batchTitle, formatLabels, formatValues, stateWord, truncate } from './format.js';
 import { redactUrl } from './http.js';
 import { HttpChannel, postLabel } from './http-channel.js';
 import { OptionReader } from './options.js';
@@ -75,7 +75,7 @@ export function slackPayload(batch: AlertMessage[]): SlackPayload {
     const heading = `*${stateWord(a.state)}* \`${a.rule}\``;
     const body = a.description ? `${a.summary}\n${a.description}` : a.summary;
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(`${heading}\n${escapeMrkdwn(body)}`, SECTION_MAX) } });
-    const values = Object.entries(a.values).map(([k, v]) => `${k}=${formatValue(v)}`).join(', ');
+    const values = formatValues(a.values);
     const fields = [
       { type: 'mrkdwn' as const, text: `*Severity*\n${a.severity}` },
       { type: 'mrkdwn' as const, text: truncate(`*Labels*\n${escapeMrkdwn(formatLabels(a.labels) || '(none)')}`, FIELD_MAX) },
