@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
+import { errorText } from '../errors.js';
 import { HOUR, MINUTE } from '../store/batch.js';
 import type { StoreReads } from '../store/reads.js';
 import type { WindowQueries } from '../store/windows.js';
@@ -154,7 +155,7 @@ export class HealthService {
     try {
       return await run();
     } catch (e) {
-      return { component, status: 'warning', message: `check failed: ${(e as Error).message}`, details: {} };
+      return { component, status: 'warning', message: `check failed: ${errorText(e)}`, details: {} };
     }
   }
 

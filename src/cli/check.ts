@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { SHIPPED_RULES } from '../agent.js';
 import { loadConfig, type Config } from '../config/load.js';
-import { formatLocated, ValidationError, VigilError } from '../errors.js';
+import { errorText, formatLocated, ValidationError, VigilError } from '../errors.js';
 import { buildChannels } from '../notify/channels.js';
 import { settleWithin } from '../notify/deadline.js';
 import { ChannelOptionError } from '../notify/options.js';
@@ -49,7 +49,7 @@ export async function runChecks(o: CheckOptions = {}): Promise<CheckLine[]> {
   const fail = (check: string, e: unknown) => {
     if (e instanceof ValidationError) for (const p of e.problems) add(false, check, formatLocated(p));
     else if (e instanceof VigilError) add(false, check, `${e.code}: ${e.message}`);
-    else add(false, check, (e as Error).message ?? String(e));
+    else add(false, check, errorText(e));
   };
 
   let config: Config;
@@ -96,7 +96,7 @@ export async function runChecks(o: CheckOptions = {}): Promise<CheckLine[]> {
       try {
         return [name, await settleWithin(ch.healthcheck(), timeout, () => ({ ok: false, message: `${name}: no answer within ${timeout} ms` }))] as const;
       } catch (e) {
-        return [name, { ok: false, message: `${name}: ${(e as Error).message}` }] as const;
+        return [name, { ok: false, message: `${name}: ${errorText(e)}` }] as const;
       } finally {
         await ch.close?.().catch(() => {});
       }

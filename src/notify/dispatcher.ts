@@ -11,6 +11,7 @@
  * for the next due row. Time comes from the injected clock.
  */
 import type { Clock } from '../clock.js';
+import { errorText } from '../errors.js';
 import { settleWithin } from './deadline.js';
 import { OutboxTable, type OutboxCounts, type OutboxRow } from './outbox.js';
 import type { Channel, RateLimit, SendOutcome } from './types.js';
@@ -210,7 +211,7 @@ export class Dispatcher {
       }
     } catch (e) {
       // The database is busy or failing: nothing was lost, try again shortly.
-      this.log('error', 'outbox scan failed; retrying', { err: (e as Error).message });
+      this.log('error', 'outbox scan failed; retrying', { err: errorText(e) });
       wake = this.clock.now() + 1000;
     }
     this.arm(wake);
@@ -255,7 +256,7 @@ export class Dispatcher {
         else return this.retry(name, rows.slice(i), alone);
       }
     } catch (e) {
-      this.log('error', 'could not record a delivery outcome; the rows stay pending and will be sent again', { channel: name, err: (e as Error).message });
+      this.log('error', 'could not record a delivery outcome; the rows stay pending and will be sent again', { channel: name, err: errorText(e) });
     }
   }
 
@@ -268,7 +269,7 @@ export class Dispatcher {
         abort.signal,
       );
     } catch (e) {
-      return { ok: false, retry: 'transient', message: `${channel.name}: send threw: ${(e as Error).message}` };
+      return { ok: false, retry: 'transient', message: `${channel.name}: send threw: ${errorText(e)}` };
     } finally {
       this.aborts.delete(abort);
     }
