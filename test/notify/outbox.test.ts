@@ -11,9 +11,9 @@ import { firing, memoryStore, next, rule } from './outbox-fixtures.js';
 const T0 = Date.UTC(2026, 10, 22, 10, 0, 0);
 const H = 3_600_000;
 
-function setup(opts: { routes?: Router; sendResolved?: Record<string, boolean> } = {}) {
+function setup(opts: { names?: string[]; routes?: Router; sendResolved?: Record<string, boolean> } = {}) {
   const db = memoryStore();
-  const names = ['webhook', 'slack', 'pagerduty'];
+  const names = opts.names ?? ['webhook', 'slack', 'pagerduty'];
   const channels = new Map(names.map((n) => [n, { sendResolved: opts.sendResolved?.[n] ?? true }]));
   let kicks = 0;
   const outbox = new Outbox(db, { router: opts.routes ?? new Router([], names), channels, onEnqueue: () => kicks++ });
@@ -91,12 +91,11 @@ describe('Outbox.enqueue', () => {
 
   it('a resolve is never due before its trigger still waiting in a group', () => {
     const routes = Router.fromConfig({ routes: [{ match: { severity: 'error' }, channels: ['slack'], group_wait: '1m' }] , source: '(test)' }, ['slack']);
-    const db = memoryStore();
-    const outbox = new Outbox(db, { router: routes, channels: new Map([['slack', { sendResolved: true }]]) });
+    const { db, outbox, table } = setup({ names: ['slack'], routes });
     const t = firing(db, T0);
     outbox.enqueue(t, rule(), T0);
     outbox.enqueue(next(t, T0 + 5000, 'resolved'), rule(), T0 + 5000);
-    const rows = new OutboxTable(db).all();
+    const rows = table.all();
     expect(rows.map((r) => [r.kind, r.nextAttemptAt - T0])).toEqual([
       ['firing', 60_000],
       ['resolved', 60_000],
@@ -105,12 +104,11 @@ describe('Outbox.enqueue', () => {
 
   it('throttles repeats to a route repeat_interval', () => {
     const routes = Router.fromConfig({ routes: [{ channels: ['pagerduty'], repeat_interval: '3h' }], source: '(test)' }, ['webhook', 'pagerduty']);
-    const db = memoryStore();
-    const outbox = new Outbox(db, { router: routes, channels: new Map([['webhook', { sendResolved: true }], ['pagerduty', { sendResolved: true }]]) });
+    const { db, outbox, table } = setup({ names: ['webhook', 'pagerduty'], routes });
     const t = firing(db, T0);
     outbox.enqueue(t, rule(['webhook']), T0);
     for (let h = 1; h <= 6; h++) outbox.enqueue(next(t, T0 + h * H, 'repeat'), rule(['webhook']), T0 + h * H);
-    const rows = new OutboxTable(db).all();
+    const rows = table.all();
     expect(rows.filter((r) => r.channel === 'webhook')).toHaveLength(7);
     expect(rows.filter((r) => r.channel === 'pagerduty').map((r) => (r.createdAt - T0) / H)).toEqual([0, 3, 6]);
   });
@@ -152,8 +150,7 @@ describe('Outbox.enqueue', () => {
   });
 
   it('runs inside AlertStore.record: a failed evaluation leaves neither transition nor notification', () => {
-    const db = memoryStore();
-    const outbox = new Outbox(db, { router: new Router([], ['webhook']), channels: new Map([['webhook', { sendResolved: true }]]) });
+    const { db, outbox, table } = setup({ names: ['webhook'] });
     const store = new AlertStore(db);
     const timings = { forMs: 0, keepFiringForMs: 0, repeatIntervalMs: 0 };
     const r = step(INACTIVE, true, T0, timings);
@@ -175,11 +172,11 @@ describe('Outbox.enqueue', () => {
         throw new Error('disk full');
       }),
     ).toThrow('disk full');
-    expect(new OutboxTable(db).all()).toEqual([]);
+    expect(table.all()).toEqual([]);
     expect(store.recent()).toEqual([]);
 
     const recorded = store.record({ states, transitions: [t] }, T0, (rt, ru) => void outbox.enqueue(rt, ru, T0));
-    const rows = new OutboxTable(db).all();
+    const rows = table.all();
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ alertId: recorded[0]!.alertId, status: 'pending', message: { startsAt: T0, state: 'firing' } });
   });
