@@ -38,8 +38,13 @@ export interface AgentOptions {
   onCommit?: (c: CommitInfo) => void;
 }
 
-/** The rules shipped with vigil, used when the configured rules directory does not exist. */
-export const SHIPPED_RULES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../rules');
+/**
+ * The rules shipped with vigil, used when the configured rules directory does not exist:
+ * `rules/` at the package root, whether this module runs built (dist/src/agent.js) or
+ * from source (src/agent.ts, in tests).
+ */
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const SHIPPED_RULES = path.resolve(HERE, path.basename(path.dirname(HERE)) === 'dist' ? '../../rules' : '../rules');
 
 /** After a commit, rules are evaluated again at most this often (the <1 s alert path). */
 const EVAL_AFTER_COMMIT_MIN_GAP_MS = 200;

@@ -8,7 +8,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SHIPPED_RULES } from '../agent.js';
 import { RULE_TEST_FILE } from '../rules/reload.js';
 
@@ -45,9 +44,8 @@ rules:
 
 /** The shipped rules/: beside dist/ when built, beside src/ when run from source (tests). */
 export function shippedRulesDir(): string {
-  const fromSource = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../rules');
-  for (const d of [SHIPPED_RULES, fromSource]) if (fs.existsSync(path.join(d, 'error_rate.yaml'))) return d;
-  throw new Error(`the shipped rules are missing (looked in ${SHIPPED_RULES} and ${fromSource})`);
+  if (fs.existsSync(path.join(SHIPPED_RULES, 'error_rate.yaml'))) return SHIPPED_RULES;
+  throw new Error(`the shipped rules are missing (looked in ${SHIPPED_RULES})`);
 }
 
 /** The first port from `start` that 127.0.0.1 can listen on now; 0 (any) when `tries` are all busy. */
