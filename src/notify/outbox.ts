@@ -78,12 +78,9 @@ export interface ChannelCounts {
   oldestPendingAgeMs: number | null;
 }
 
-export interface OutboxCounts {
+/** The totals over every channel, and each channel's own. */
+export interface OutboxCounts extends ChannelCounts {
   channels: Record<string, ChannelCounts>;
-  pending: number;
-  failed: number;
-  expired: number;
-  oldestPendingAgeMs: number | null;
 }
 
 /** Messages stored in last_error are bounded: a receiver's error page is not worth a megabyte. */
