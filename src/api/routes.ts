@@ -1,25 +1,18 @@
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../config/load.js';
-import type { Clock } from '../clock.js';
-import type { DB } from '../store/db.js';
 import { HOUR, MINUTE } from '../store/batch.js';
 import { applyRetention } from '../store/retention.js';
 import type { AlertRow, StoreReads } from '../store/reads.js';
 import { computeStats } from '../store/stats.js';
 import type { WindowQueries } from '../store/windows.js';
 import type { HealthService } from './health.js';
-import type { RuntimeView } from './types.js';
+import type { ApiDeps } from './types.js';
 import * as S from './schemas.js';
 
 export const PREFIX = '/api/v1/monitoring';
 /** metrics/system answers at most this many points; longer ranges are averaged into wider steps. */
 export const MAX_SYSTEM_POINTS = 1440;
 
-export interface RouteDeps {
-  db: DB;
-  clock: Clock;
-  config: Config;
-  runtime: RuntimeView;
+export interface RouteDeps extends Pick<ApiDeps, 'db' | 'clock' | 'config' | 'runtime'> {
   reads: StoreReads;
   queries: WindowQueries;
   health: HealthService;

@@ -2,16 +2,10 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
 import type { Logger } from '../log.js';
 import type { DB } from '../store/db.js';
+import type { FileStatus } from '../tail/types.js';
 
-/** One tailed file as the agent sees it right now. */
-export interface TailedFile {
-  path: string;
-  size: number;
-  offset: number;
-  lagBytes: number;
-  /** Epoch ms of the last read; null before the first. */
-  lastReadAt: number | null;
-}
+/** One tailed file as the tailer sees it right now (lastReadAt: null before the first read). */
+export type TailedFile = Pick<FileStatus, 'path' | 'size' | 'offset' | 'lagBytes' | 'lastReadAt'>;
 
 export interface RuleReload {
   at: number;
