@@ -22,6 +22,7 @@ import { openStore, type DB } from '../src/store/db.js';
 import { insertSample } from '../src/store/samples.js';
 import { addOperation, emptyCell } from './cells.js';
 import { quantile } from './quantile.js';
+import { mulberry32 } from '../src/util/random.js';
 
 const STAGES: [string, number][] = [
   ['upload', 4],
@@ -35,20 +36,10 @@ const STAGES: [string, number][] = [
 const CODES = ['FFMPEG_FAILED', 'STORAGE_UPLOAD_FAILED', 'VALIDATION_FAILED'];
 const TOKEN = 'bench-token';
 
-/** Deterministic, so two runs measure the same store. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function buildStore(db: DB, end: number): { operations: number } {
-  const rand = rng(42);
+  // Deterministic, so two runs measure the same store.
+  const rand = mulberry32(42);
   const writer = new BatchWriter(db, { recentLines: 10_000, rejectedSamples: 1000 });
   const from = end - 7 * DAY;
   let operations = 0;

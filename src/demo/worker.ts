@@ -19,6 +19,7 @@ import path from 'node:path';
 import type { Clock } from '../clock.js';
 import { probe, runJob } from '../collect/ffmpeg.js';
 import type { Emitter } from '../emit/index.js';
+import { mulberry32 } from '../util/random.js';
 
 export type WorkerMode = { kind: 'ffmpeg'; codec: 'libx264' | 'mpeg4' } | { kind: 'simulated' };
 
@@ -250,14 +251,3 @@ export class MediaWorker {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Small seeded PRNG: the simulated figures are the same on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
