@@ -104,7 +104,6 @@ async function cycleBench(): Promise<void> {
     const { set, problems } = lintRuleSet([RULES]);
     if (problems.length) throw new Error(`shipped rules do not lint: ${JSON.stringify(problems)}`);
     const runner = new RuleRunner({
-      db,
       rules: set,
       sources: { facts: new StoreFacts(db), checks: new ScheduledChecks() },
       clock: new ManualClock(end),

@@ -153,7 +153,6 @@ export class Agent {
     });
     this.outbox = new Outbox(this.db, { router, channels: this.channels, onEnqueue: () => this.dispatcher.kick() });
     this.runner = new RuleRunner({
-      db: this.db,
       rules: first.set,
       sources: { facts: new StoreFacts(this.db), checks: this.checks },
       clock,

@@ -72,7 +72,6 @@ export function isAnnounced(t: Transition): boolean {
  */
 export function replayRunner(o: { db: DB; rules: RuleSet; checks?: CheckSource; log: RunnerLog }): RuleRunner {
   return new RuleRunner({
-    db: o.db,
     rules: o.rules,
     sources: { facts: new StoreFacts(o.db), checks: o.checks ?? new ScheduledChecks() },
     clock: new ManualClock(0),

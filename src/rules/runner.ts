@@ -7,7 +7,6 @@
 import { startTicker, type SetTimer, type Ticker } from '../collect/ticker.js';
 import type { Clock } from '../clock.js';
 import type { AlertStore, OnNotify, RecordedTransition } from '../store/alerts.js';
-import type { DB } from '../store/db.js';
 import { evaluate, type RuleError, type RuleSet, type TrackedAlert, type Transition } from './engine.js';
 import type { Severity } from './rule.js';
 import { backupQuery, type BackupQuery, type Sources } from './facts.js';
@@ -20,7 +19,6 @@ export interface RunnerLog {
 }
 
 export interface RuleRunnerOptions {
-  db: DB;
   rules: RuleSet;
   sources: Sources;
   clock: Clock;

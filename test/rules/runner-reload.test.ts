@@ -58,7 +58,7 @@ describe('RuleReloader', () => {
     const reloader = new RuleReloader({ dir, clock, log, onReload: (s) => runner.setRules(s), debounceMs: 100, usePolling: false });
     const first = reloader.load();
     expect(first.problems).toEqual([]);
-    const runner = new RuleRunner({ db, rules: first.set, sources: src, clock, alertStore: new AlertStore(db), log });
+    const runner = new RuleRunner({ rules: first.set, sources: src, clock, alertStore: new AlertStore(db), log });
     await reloader.start();
     cleanup.push(() => reloader.close());
     expect(reloader.lastReload()).toMatchObject({ ok: true, rules: 1, attempts: 1, failures: 0 });

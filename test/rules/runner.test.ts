@@ -54,7 +54,7 @@ describe('RuleRunner', () => {
         return false;
       },
     };
-    const r = new RuleRunner({ db, rules: set(FFMPEG('1m')), sources: { facts: src.facts, checks }, clock: new ManualClock(base), alertStore: new AlertStore(db), log: logger().log });
+    const r = new RuleRunner({ rules: set(FFMPEG('1m')), sources: { facts: src.facts, checks }, clock: new ManualClock(base), alertStore: new AlertStore(db), log: logger().log });
     const [a, b, c] = await Promise.all([r.evaluateAt(t(0)), r.evaluateAt(t(1)), r.evaluateAt(t(2))]);
     expect(overlapped).toBe(false);
     expect(order).toEqual(['start 0', 'end 0', 'start 1', 'end 1', 'start 2', 'end 2']);
@@ -68,7 +68,7 @@ describe('RuleRunner', () => {
     const db = openStore(':memory:');
     const src = memorySources();
     src.checks.ffmpeg = false;
-    const r = new RuleRunner({ db, rules: set(FFMPEG('5m')), sources: src, clock: new ManualClock(base), alertStore: new AlertStore(db), log: logger().log });
+    const r = new RuleRunner({ rules: set(FFMPEG('5m')), sources: src, clock: new ManualClock(base), alertStore: new AlertStore(db), log: logger().log });
     expect((await r.evaluateAt(t(0))).map((x) => x.state)).toEqual(['pending']);
     await r.evaluateAt(t(2));
     // A reload that only edits the summary: the timer started at t(0) still counts.
@@ -91,7 +91,7 @@ describe('RuleRunner', () => {
     src.checks.ffmpeg = false;
     const notified: string[] = [];
     const both = set(FFMPEG('0s', 'fast') + FFMPEG('10m', 'slow').replace('rules:', ''));
-    const r = new RuleRunner({ db, rules: both, sources: src, clock: new ManualClock(base), alertStore: new AlertStore(db), log: logger().log, onNotify: (t) => notified.push(`${t.rule} ${t.notify}`) });
+    const r = new RuleRunner({ rules: both, sources: src, clock: new ManualClock(base), alertStore: new AlertStore(db), log: logger().log, onNotify: (t) => notified.push(`${t.rule} ${t.notify}`) });
     expect((await r.evaluateAt(t(0))).map((x) => `${x.rule} ${x.state}`)).toEqual(['fast firing', 'slow pending']);
     r.setRules(set(FFMPEG('0s', 'other')));
     const out = await r.evaluateAt(t(1));
@@ -116,7 +116,7 @@ describe('RuleRunner', () => {
       timers.push(entry);
       return () => timers.splice(timers.indexOf(entry), 1);
     };
-    const r = new RuleRunner({ db, rules: set(FFMPEG('30s')), sources: src, clock, alertStore: new AlertStore(db), log: logger().log, setTimer });
+    const r = new RuleRunner({ rules: set(FFMPEG('30s')), sources: src, clock, alertStore: new AlertStore(db), log: logger().log, setTimer });
     const settle = () => new Promise((res) => setTimeout(res, 10));
     r.start(15_000);
     for (let i = 0; i < 4; i++) {
@@ -137,7 +137,7 @@ describe('RuleRunner', () => {
     const src = memorySources();
     src.checks.ffmpeg = false;
     const { lines, log } = logger();
-    const r = new RuleRunner({ db, rules: set(FFMPEG('0s')), sources: src, clock: new ManualClock(base), alertStore: new AlertStore(db), log });
+    const r = new RuleRunner({ rules: set(FFMPEG('0s')), sources: src, clock: new ManualClock(base), alertStore: new AlertStore(db), log });
     await r.evaluateAt(t(0));
     src.checks.ffmpegAvailable = async () => {
       throw new Error('probe crashed');

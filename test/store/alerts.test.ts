@@ -62,7 +62,7 @@ function notesTable(db: DB) {
 }
 
 function runner(db: DB, sources: ReturnType<typeof memorySources>, onNotify?: (t: RecordedTransition, r: Rule | undefined) => void, set = ruleSet()) {
-  return new RuleRunner({ db, rules: set, sources, clock: new ManualClock(base), alertStore: new AlertStore(db), log: quiet, ...(onNotify ? { onNotify } : {}) });
+  return new RuleRunner({ rules: set, sources, clock: new ManualClock(base), alertStore: new AlertStore(db), log: quiet, ...(onNotify ? { onNotify } : {}) });
 }
 
 describe('AlertStore', () => {
