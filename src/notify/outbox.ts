@@ -285,7 +285,7 @@ export class Outbox {
    * Synchronous and transactional: inside the caller's transaction it becomes part of it (a
    * savepoint), so the transition and its notifications commit or roll back together.
    * Enqueueing the same transition twice writes nothing new (notification ids are unique).
-   * Fits AlertStore.record's onNotify: `store.record(ev, now, (t, rule) => outbox.enqueue(t, rule, now))`;
+   * Fits AlertStore.record's onNotify: `store.record(ev, (t, rule) => outbox.enqueue(t, rule, now))`;
    * a rule that is unknown (removed by a reload) routes by `routes:` alone.
    */
   enqueue(t: NotifiableTransition, rule: Pick<Rule, 'channels'> | undefined, now: number): EnqueueResult {

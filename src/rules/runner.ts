@@ -95,7 +95,7 @@ export class RuleRunner {
     for (const e of ev.errors) this.o.log.warn({ rule: e.rule, alert: e.alertKey, at: new Date(now).toISOString() }, `rule ${e.rule}: ${e.message}`);
     let recorded: RecordedTransition[];
     try {
-      recorded = this.o.alertStore.record({ states: ev.states, transitions: ev.transitions, rules }, now, this.o.onNotify);
+      recorded = this.o.alertStore.record({ states: ev.states, transitions: ev.transitions, rules }, this.o.onNotify);
     } catch (e) {
       // Nothing was stored, so the states stay as they were: the same transitions are
       // found again (and notified once) at the next evaluation.

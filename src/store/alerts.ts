@@ -90,10 +90,9 @@ export class AlertStore {
    * Stores one evaluation: alert_state follows `states` exactly, each transition updates
    * its episode in `alerts` and gets an `alert_transitions` row, and `onNotify` runs for
    * each due notification — all in one transaction. Returns the transitions with their
-   * episode ids, in the order given. `_now` is not read: every transition carries its own
-   * `at` (the parameter stays for the callers in rules/ and notify/ tests).
+   * episode ids, in the order given. Every transition carries its own time (`at`).
    */
-  record(input: RecordInput, _now: number, onNotify?: OnNotify): RecordedTransition[] {
+  record(input: RecordInput, onNotify?: OnNotify): RecordedTransition[] {
     if (this.stored === null) this.loadStates();
     const before = new Map(this.stored!);
     try {

@@ -56,14 +56,14 @@ if (phase === 'enqueue') {
     const at = systemClock.now();
     const t = transition(stage, 'firing', at);
     tracked.set(t.alertKey, { state: 'firing', activeSince: at, firingSince: at, lastHeldAt: at, lastNotifiedAt: at, keepFiringSince: null, resolvedAt: null, rule: t.rule, labels: t.labels });
-    store.record({ states: new Map(tracked), transitions: [t] }, at, (rt, rule) => void outbox.enqueue(rt, rule, at));
+    store.record({ states: new Map(tracked), transitions: [t] }, (rt, rule) => void outbox.enqueue(rt, rule, at));
     await new Promise((r) => setTimeout(r, 30));
   }
   for (const stage of stages.slice(0, 2)) {
     const at = systemClock.now();
     const t = transition(stage, 'resolved', at);
     tracked.delete(t.alertKey);
-    store.record({ states: new Map(tracked), transitions: [t] }, at, (rt, rule) => void outbox.enqueue(rt, rule, at));
+    store.record({ states: new Map(tracked), transitions: [t] }, (rt, rule) => void outbox.enqueue(rt, rule, at));
   }
   say('enqueued');
 }

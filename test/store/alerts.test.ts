@@ -187,8 +187,8 @@ describe('AlertStore', () => {
       alertKey: 'ffmpeg_down{host="a"}',
       ...over,
     });
-    const [end] = store.record({ states: new Map(), transitions: [tr({ notify: 'resolved' })] }, t(30));
-    const [rep] = store.record({ states: new Map(), transitions: [tr({ alertKey: 'ffmpeg_down{host="b"}', labels: { host: 'b' }, state: 'firing', notify: 'repeat', at: t(31) })] }, t(31));
+    const [end] = store.record({ states: new Map(), transitions: [tr({ notify: 'resolved' })] });
+    const [rep] = store.record({ states: new Map(), transitions: [tr({ alertKey: 'ffmpeg_down{host="b"}', labels: { host: 'b' }, state: 'firing', notify: 'repeat', at: t(31) })] });
     const common = { rule: 'ffmpeg_down', severity: 'critical', summary: 'ffmpeg down', description: null, facts: { ffmpeg_available: true } };
     expect(store.recent(10)).toEqual([
       { ...common, id: rep!.alertId, alertKey: 'ffmpeg_down{host="b"}', labels: { host: 'b' }, state: 'firing', startedAt: t(31), firingAt: t(31), resolvedAt: null, lastNotifiedAt: t(31) },
