@@ -64,7 +64,7 @@ export async function runChecks(o: CheckOptions = {}): Promise<CheckLine[]> {
   let channels = new Map<string, Channel>();
   let channelsOk = true;
   try {
-    channels = buildChannels(config.channels, o.env ? { env: o.env } : {});
+    channels = buildChannels(config.channels);
     add(true, 'channels', channels.size === 0 ? 'none configured (alerts are stored and shown by the API only)' : [...channels.keys()].join(', '));
   } catch (e) {
     channelsOk = false;

@@ -95,13 +95,21 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ValidationError('VIGIL_CONFIG_INVALID', [src.problem([], 'the configuration must be a mapping of keys (inputs, state_dir, …)')]);
   }
+  // The one place ${VAR} is expanded: what comes out (a secret may hold a literal "${") is final.
+  let unset = 0;
   raw = walkStrings(raw, (p, s) =>
-    expandEnv(s, env, (name) => problems.push(src.problem(p, `environment variable ${name} is not set (use \${${name}:-default} for a default)`))),
+    expandEnv(s, env, (name) => {
+      unset++;
+      problems.push(src.problem(p, `environment variable ${name} is not set (use \${${name}:-default} for a default)`));
+    }),
   );
   if (!validate(raw)) {
     for (const e of validate.errors ?? []) problems.push(schemaProblem(src, e));
   }
-  if (problems.length > 0) throw new ValidationError('VIGIL_CONFIG_INVALID', dedupe(problems).sort((a, b) => a.line - b.line || a.col - b.col));
+  if (problems.length > 0) {
+    const code = unset === problems.length ? 'VIGIL_ENV_MISSING' : 'VIGIL_CONFIG_INVALID';
+    throw new ValidationError(code, dedupe(problems).sort((a, b) => a.line - b.line || a.col - b.col));
+  }
   return finish(raw as Record<string, unknown>, file, path.dirname(path.resolve(file)));
 }
 

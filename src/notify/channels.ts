@@ -1,4 +1,3 @@
-import { VigilError } from '../errors.js';
 import { AlertmanagerChannel, type AlertmanagerOptions } from './alertmanager.js';
 import { ConsoleChannel, type ConsoleOptions } from './console.js';
 import { EmailChannel, type EmailOptions } from './email.js';
@@ -20,10 +19,7 @@ const CONSTRUCTORS: Record<ChannelType, (options: unknown, ctx: ChannelContext) 
   console: (o, c) => new ConsoleChannel(o as ConsoleOptions, c),
 };
 
-export interface BuildChannelsContext extends Omit<ChannelContext, 'name'> {
-  /** Where `${VAR}` placeholders are looked up; default process.env. */
-  env?: Record<string, string | undefined>;
-}
+export type BuildChannelsContext = Omit<ChannelContext, 'name'>;
 
 /**
  * Builds the channels of the `channels:` config section. Every key is an instance name — the
@@ -37,14 +33,12 @@ export interface BuildChannelsContext extends Omit<ChannelContext, 'name'> {
  *     sre-slack: { type: slack, webhook_url: "${SRE_SLACK_URL}" }
  *     console:   {}                 # or null: stdout
  *
- * `${VAR}` placeholders still present in string values are read from the environment (the
- * config loader may have expanded them already; expanding twice is harmless). All problems
- * throw a ChannelOptionError (VIGIL_CONFIG_INVALID) whose `path` locates the option, or a
- * VigilError VIGIL_ENV_MISSING. Nothing is contacted: run healthcheck() for that.
+ * Options are taken as they are: `${VAR}` was expanded once, by the config loader (a
+ * secret that holds a literal "${" must not be expanded again). All problems throw a
+ * ChannelOptionError (VIGIL_CONFIG_INVALID) whose `path` locates the option. Nothing is
+ * contacted: run healthcheck() for that.
  */
 export function buildChannels(config: Record<string, unknown> | null | undefined, ctx: BuildChannelsContext = {}): Map<string, Channel> {
-  const env = ctx.env ?? process.env;
-  const { env: _env, ...channelCtx } = ctx;
   const channels = new Map<string, Channel>();
   for (const [name, raw] of Object.entries(config ?? {})) {
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
@@ -53,11 +47,11 @@ export function buildChannels(config: Record<string, unknown> | null | undefined
     if (raw !== null && raw !== undefined && (typeof raw !== 'object' || Array.isArray(raw))) {
       throw new ChannelOptionError([name], `channel "${name}": options must be a mapping`);
     }
-    const options = expandEnv((raw ?? {}) as Record<string, unknown>, env, [name]) as Record<string, unknown>;
+    const options = (raw ?? {}) as Record<string, unknown>;
     const type = channelType(name, options.type);
     const { type: _type, ...rest } = options;
     const build = CONSTRUCTORS[type];
-    const channel = build(rest, { ...channelCtx, name });
+    const channel = build(rest, { ...ctx, name });
     channels.set(name, channel);
   }
   return channels;
@@ -78,20 +72,3 @@ function channelType(name: string, declared: unknown): ChannelType {
   return declared;
 }
 
-/** Replaces `${VAR}` in every string, however deep. */
-export function expandEnv(value: unknown, env: Record<string, string | undefined>, path: string[]): unknown {
-  if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, v: string) => {
-      const got = env[v];
-      if (got === undefined) {
-        throw new VigilError('VIGIL_ENV_MISSING', `channels.${path.join('.')}: environment variable ${v} is not set`);
-      }
-      return got;
-    });
-  }
-  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, [...path, String(i)]));
-  if (value !== null && typeof value === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(value))) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandEnv(v, env, [...path, k])]));
-  }
-  return value;
-}

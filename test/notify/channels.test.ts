@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { VigilError } from '../../src/errors.js';
 import { AlertmanagerChannel } from '../../src/notify/alertmanager.js';
+import { parseConfigText } from '../../src/config/load.js';
 import { buildChannels } from '../../src/notify/channels.js';
 import { ConsoleChannel } from '../../src/notify/console.js';
 import { EmailChannel } from '../../src/notify/email.js';
@@ -22,18 +23,17 @@ function thrown(fn: () => unknown): unknown {
 
 describe('buildChannels', () => {
   it('builds one channel per key: type from the key, or from `type:` for other names', async () => {
-    const channels = buildChannels(
-      {
-        email: { smtp_url: 'smtp://127.0.0.1:2525', from: 'vigil@host.example', to: ['ops@example.com'] },
-        slack: { webhook_url: '${SLACK_WEBHOOK_URL}' },
-        pagerduty: { routing_key: '${PD_KEY}' },
-        webhook: { url: 'http://127.0.0.1:9/hook' },
-        'ops-hook': { type: 'webhook', url: 'http://127.0.0.1:9/ops', headers: { Authorization: 'Bearer ${HOOK_TOKEN}' } },
-        alertmanager: { url: ['http://127.0.0.1:9093', 'http://127.0.0.1:9094'] },
-        console: null,
-      },
-      { env },
-    );
+    // ${VAR} is expanded by the config loader (YAML accepts the JSON); `console: null` is
+    // what buildChannels accepts for a bare console.
+    const section = {
+      email: { smtp_url: 'smtp://127.0.0.1:2525', from: 'vigil@host.example', to: ['ops@example.com'] },
+      slack: { webhook_url: '${SLACK_WEBHOOK_URL}' },
+      pagerduty: { routing_key: '${PD_KEY}' },
+      webhook: { url: 'http://127.0.0.1:9/hook' },
+      'ops-hook': { type: 'webhook', url: 'http://127.0.0.1:9/ops', headers: { Authorization: 'Bearer ${HOOK_TOKEN}' } },
+      alertmanager: { url: ['http://127.0.0.1:9093', 'http://127.0.0.1:9094'] },
+    };
+    const channels = buildChannels({ ...parseConfigText(`channels: ${JSON.stringify(section)}`, 'vigil.yaml', env).channels, console: null });
     expect([...channels.keys()]).toEqual(['email', 'slack', 'pagerduty', 'webhook', 'ops-hook', 'alertmanager', 'console']);
     expect(channels.get('email')).toBeInstanceOf(EmailChannel);
     expect(channels.get('slack')).toBeInstanceOf(SlackChannel);
@@ -65,10 +65,16 @@ describe('buildChannels', () => {
     expect((e as ChannelOptionError).message).toBe('channel "sre-slack" (slack): option "webhook_url" must be an absolute http(s) URL');
   });
 
-  it('a missing environment variable is VIGIL_ENV_MISSING, naming the variable, not a secret', () => {
-    const e = thrown(() => buildChannels({ slack: { webhook_url: '${NOPE_NOT_SET}' } }, { env: {} }));
+  it('a missing environment variable is VIGIL_ENV_MISSING, naming the variable, not a secret (expanded once, by the config loader)', () => {
+    const e = thrown(() => parseConfigText('channels:\n  slack: { webhook_url: "${NOPE_NOT_SET}" }\n', 'vigil.yaml', {}));
     expect(e).toBeInstanceOf(VigilError);
     expect((e as VigilError).code).toBe('VIGIL_ENV_MISSING');
-    expect((e as VigilError).message).toBe('channels.slack.webhook_url: environment variable NOPE_NOT_SET is not set');
+    expect((e as VigilError).message).toBe('vigil.yaml:2:25: environment variable NOPE_NOT_SET is not set (use ${NOPE_NOT_SET:-default} for a default)');
+  });
+
+  it('takes option values as they are: a secret holding a literal "${" is not expanded again', () => {
+    const cfg = parseConfigText('channels:\n  webhook: { url: "http://127.0.0.1:9/${HOOK_PATH}" }\n', 'vigil.yaml', { HOOK_PATH: 'a${NOT_A_VAR}b' });
+    expect(cfg.channels.webhook).toEqual({ url: 'http://127.0.0.1:9/a${NOT_A_VAR}b' });
+    expect(buildChannels(cfg.channels).get('webhook')).toBeInstanceOf(WebhookChannel);
   });
 });
