@@ -33,25 +33,7 @@ export class YamlSource {
 
   /** Position of the node at `path` (keys and indexes); falls back to the nearest parent. */
   locate(path: ReadonlyArray<string | number>, which: 'key' | 'value' = 'value'): { line: number; col: number } {
-    let node: unknown = this.doc.contents;
-    let best: Node | null = (node as Node) ?? null;
-    for (const seg of path) {
-      if (isMap(node)) {
-        const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
-        if (!pair) break;
-        if (which === 'key' && seg === path[path.length - 1] && pair.key && (pair.key as Node).range) {
-          best = pair.key as Node;
-          node = null;
-          break;
-        }
-        node = pair.value;
-      } else if (isSeq(node) && typeof seg === 'number') {
-        node = node.items[seg];
-      } else break;
-      if (node && (node as Node).range) best = node as Node;
-    }
-    const start = best?.range?.[0] ?? 0;
-    const [line, col] = this.pos(start);
+    const [line, col] = this.pos(nodeAt(this.doc.contents, path, which)?.range?.[0] ?? 0);
     return { line, col };
   }
 
@@ -59,6 +41,28 @@ export class YamlSource {
     const { line, col } = this.locate(path, which);
     return { file: this.file, line, col, message };
   }
+}
+
+/**
+ * The deepest node along `path` (a missing step stops at its parent; an empty value is
+ * located at its key); with 'key', the last step's key.
+ */
+export function nodeAt(root: unknown, path: ReadonlyArray<string | number>, which: 'key' | 'value' = 'value'): Node | null {
+  let node = root as Node | null;
+  let best = node;
+  for (const [n, seg] of path.entries()) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
+      if (!pair) break;
+      const wantKey = which === 'key' && n === path.length - 1;
+      node = wantKey ? (pair.key as Node) : ((pair.value as Node | null) ?? (pair.key as Node));
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = (node.items[seg] as Node | undefined) ?? null;
+    } else break;
+    if (!node) break;
+    if (node.range) best = node;
+  }
+  return best;
 }
 
 /** Every scalar string in the document with its path (for ${VAR} expansion). */

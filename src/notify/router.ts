@@ -19,7 +19,8 @@
  * an alert that reaches nobody is the one outcome that must not happen silently.
  */
 import fs from 'node:fs';
-import { isMap, isSeq, parseDocument, LineCounter, type Node } from 'yaml';
+import { isMap, isSeq } from 'yaml';
+import { nodeAt, YamlSource } from '../config/yaml-source.js';
 import { ValidationError, type Located } from '../errors.js';
 import { SEVERITIES, type Rule, type Severity } from '../rules/rule.js';
 import { parseDuration } from '../util/duration.js';
@@ -285,69 +286,49 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Points into the config file by YAML path; without a readable file, at its top. */
+/**
+ * Points into the config file by YAML path; without a readable file, at its top. The
+ * file is read again only when a problem is to be located (the loader's parse is gone).
+ */
 export function configLocator(source: string): Locate {
-  let text: string | undefined;
-  try {
-    if (source && !source.startsWith('(')) text = fs.readFileSync(source, 'utf8');
-  } catch {
-    text = undefined;
-  }
-  return locatorFor(source, text);
+  let src: YamlSource | null | undefined;
+  return (path, message, which = 'value') => {
+    if (src === undefined) {
+      try {
+        src = source && !source.startsWith('(') ? new YamlSource(source, fs.readFileSync(source, 'utf8')) : null;
+      } catch {
+        src = null;
+      }
+    }
+    return src === null ? { file: source, line: 1, col: 1, message } : src.problem(path, message, which);
+  };
 }
 
 export function locatorFor(file: string, text: string | undefined): Locate {
   if (text === undefined) return (_path, message) => ({ file, line: 1, col: 1, message });
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines });
-  return (path, message, which = 'value') => {
-    const { line, col } = lines.linePos(nodeAt(doc.contents, path, which)?.range?.[0] ?? 0);
-    return { file, line, col, message };
-  };
-}
-
-/** The deepest node along `path` (a missing step stops at its parent); with 'key', the last step's key. */
-function nodeAt(root: unknown, path: ReadonlyArray<string | number>, which: 'key' | 'value' = 'value'): Node | null {
-  let node = root as Node | null;
-  let best = node;
-  for (const [n, seg] of path.entries()) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => String((p.key as { value?: unknown } | null)?.value ?? p.key) === String(seg));
-      if (!pair) break;
-      const wantKey = which === 'key' && n === path.length - 1;
-      node = wantKey ? (pair.key as Node) : ((pair.value as Node | null) ?? (pair.key as Node));
-    } else if (isSeq(node) && typeof seg === 'number') {
-      node = (node.items[seg] as Node | undefined) ?? null;
-    } else break;
-    if (!node) break;
-    if (node.range) best = node;
-  }
-  return best;
+  const src = new YamlSource(file, text);
+  return (path, message, which = 'value') => src.problem(path, message, which);
 }
 
 /** A rule file re-read to point at `channels:` entries. */
 class RuleFileIndex {
-  private constructor(
-    private readonly root: unknown,
-    private readonly lines: LineCounter,
-  ) {}
+  private constructor(private readonly src: YamlSource) {}
 
   static read(file: string): RuleFileIndex | null {
     try {
-      const lines = new LineCounter();
-      const doc = parseDocument(fs.readFileSync(file, 'utf8'), { lineCounter: lines });
-      return new RuleFileIndex(doc.contents, lines);
+      return new RuleFileIndex(new YamlSource(file, fs.readFileSync(file, 'utf8')));
     } catch {
       return null;
     }
   }
 
   channelPosition(rule: string, j: number): { line: number; col: number } | undefined {
-    const rules = nodeAt(this.root, ['rules']);
+    const root = this.src.doc.contents;
+    const rules = nodeAt(root, ['rules']);
     if (!isSeq(rules)) return undefined;
     const i = rules.items.findIndex((item) => isMap(item) && String(item.get('name')) === rule);
     if (i < 0) return undefined;
-    const node = nodeAt(this.root, ['rules', i, 'channels', j]);
-    return node?.range ? this.lines.linePos(node.range[0]) : undefined;
+    const node = nodeAt(root, ['rules', i, 'channels', j]);
+    return node?.range ? this.src.lines.linePos(node.range[0]) : undefined;
   }
 }
