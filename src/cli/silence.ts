@@ -6,9 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { fallbackStateDir } from '../agent.js';
+import { resolveStateDir, type StoreOpts } from './state-dir.js';
 import { systemClock, type Clock } from '../clock.js';
-import { loadConfig } from '../config/load.js';
 import { VigilError } from '../errors.js';
 import { formatMatcher, parseMatcher, SilenceStore, silenceStatus, type Silence } from '../notify/silences.js';
 import { DB_FILE, openStore } from '../store/db.js';
@@ -20,10 +19,6 @@ export interface SilenceCliIO {
   clock?: Clock;
 }
 
-interface StoreOpts {
-  config?: string;
-  stateDir?: string;
-}
 
 export function registerSilence(program: Command, io: SilenceCliIO = {}): void {
   const out = io.out ?? ((t: string) => process.stdout.write(t));
@@ -112,16 +107,6 @@ function withStore(opts: StoreOpts, use: (store: SilenceStore) => void): void {
   } finally {
     db.close();
   }
-}
-
-/** --state-dir, else the config's state_dir; on embedded defaults, where `vigil run` would have put it. */
-function resolveStateDir(opts: StoreOpts): string {
-  if (opts.config && opts.stateDir) throw new VigilError('VIGIL_CONFIG_INVALID', 'give either --config or --state-dir, not both');
-  if (opts.stateDir) return path.resolve(opts.stateDir);
-  const file = opts.config ?? process.env.VIGIL_CONFIG;
-  const dir = loadConfig({ file }).state_dir;
-  if (!file && !fs.existsSync(path.join(dir, DB_FILE)) && fs.existsSync(path.join(fallbackStateDir(), DB_FILE))) return fallbackStateDir();
-  return dir;
 }
 
 function toJson(s: Silence, now: number) {

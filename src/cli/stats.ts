@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { systemClock } from '../clock.js';
-import { loadConfig } from '../config/load.js';
 import { VigilError } from '../errors.js';
 import { DB_FILE, openStore } from '../store/db.js';
 import { computeStats } from '../store/stats.js';
+import { resolveStateDir } from './state-dir.js';
 import { resolveRange } from '../util/time-range.js';
 
 export function registerStats(program: Command): void {
@@ -18,8 +18,7 @@ export function registerStats(program: Command): void {
     .option('--from <time>', 'start (ISO-8601 or epoch seconds)')
     .option('--to <time>', 'end (ISO-8601 or epoch seconds; default now)')
     .action((opts: { config?: string; stateDir?: string; hours?: string; from?: string; to?: string }) => {
-      if (opts.config && opts.stateDir) throw new VigilError('VIGIL_CONFIG_INVALID', 'give either --config or --state-dir, not both');
-      const stateDir = opts.stateDir ? path.resolve(opts.stateDir) : loadConfig({ file: opts.config ?? process.env.VIGIL_CONFIG }).state_dir;
+      const stateDir = resolveStateDir(opts);
       if (!fs.existsSync(path.join(stateDir, DB_FILE))) throw new VigilError('VIGIL_STATE_DIR', `no vigil store in ${stateDir} (has the agent run yet?)`);
       const range = resolveRange(opts, systemClock.now());
       const db = openStore(stateDir, { readonly: true });

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/db.js';
 import { exited, linesInStore, operationLine, requireBuild, runCli, sleep, startAgent, tmpDir, waitFor, writeConfig } from '../helpers/agent.js';
 
 describe('vigil run (the built CLI, a real process)', () => {
@@ -56,5 +57,19 @@ describe('vigil run (the built CLI, a real process)', () => {
     const r2 = runCli(['stats', '--state-dir', path.join(dir, 'nothing-here')]);
     expect(r2.status).not.toBe(0);
     expect(r2.stderr).toContain('no vigil store');
+  });
+
+  const defaultStore = '/var/lib/vigil/vigil.db';
+  if (fs.existsSync(defaultStore)) console.warn(`${defaultStore} exists: the fallback-store test needs the default state_dir empty and is skipped`);
+  it.skipIf(fs.existsSync(defaultStore))('stats and silence on embedded defaults find the store where vigil run falls back to', () => {
+    const xdg = path.join(dir, 'xdg');
+    const db = openStore(path.join(xdg, 'vigil'));
+    db.close();
+    const env = { XDG_STATE_HOME: xdg, VIGIL_CONFIG: '' };
+    const stats = runCli(['stats', '--hours', '1'], env);
+    expect(stats.stderr).toBe('');
+    expect(JSON.parse(stats.stdout).total_operations).toBe(0);
+    const list = runCli(['silence', 'list'], env);
+    expect(list.status).toBe(0);
   });
 });
