@@ -1,4 +1,10 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config/load.js';
+import { buildIngest } from '../../src/ingest/build.js';
 import type { LogEvent } from '../../src/parse/event.js';
 import { Aggregator } from '../../src/ingest/aggregate.js';
 import { CardinalityGuard } from '../../src/ingest/cardinality.js';
@@ -179,12 +185,6 @@ describe('Aggregator + BatchWriter', () => {
 
 describe('Pipeline on hostile input (real files, the real tailer and store)', () => {
   it('counts and samples every malformed line, redacts the samples, and keeps reading', async () => {
-    const fs = await import('node:fs');
-    const os = await import('node:os');
-    const path = await import('node:path');
-    const { buildIngest } = await import('../../src/ingest/build.js');
-    const { loadConfig } = await import('../../src/config/load.js');
-    const { ManualClock } = await import('../../src/clock.js');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-hostile-'));
     try {
       const file = path.join(dir, 'app.log');
@@ -236,12 +236,6 @@ describe('Pipeline on hostile input (real files, the real tailer and store)', ()
 
 describe('Pipeline recent lines', () => {
   it('writes the latest lines once caught up, even when the last batch filled up right at the end of the data', async () => {
-    const fs = await import('node:fs');
-    const os = await import('node:os');
-    const path = await import('node:path');
-    const { buildIngest } = await import('../../src/ingest/build.js');
-    const { loadConfig } = await import('../../src/config/load.js');
-    const { ManualClock } = await import('../../src/clock.js');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-recent-'));
     try {
       const file = path.join(dir, 'app.log');
