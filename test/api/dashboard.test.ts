@@ -33,7 +33,6 @@ interface Page {
   on(event: 'pageerror', cb: (e: Error) => void): void;
   goto(url: string): Promise<unknown>;
   waitForSelector(selector: string, opts?: { state?: string; timeout?: number }): Promise<Handle>;
-  waitForFunction(expression: string): Promise<unknown>;
   fill(selector: string, value: string): Promise<void>;
   click(selector: string): Promise<void>;
   getAttribute(selector: string, name: string): Promise<string | null>;
@@ -97,7 +96,8 @@ describe('dashboard page', () => {
 
       await page.fill('#token-input', 'not-the-token');
       await page.click('#token-form button[type=submit]');
-      await page.waitForFunction(`document.getElementById('token-message').textContent.includes('not accepted')`);
+      // Not waitForFunction: its later polls eval() in the page, which the page's CSP rightly forbids.
+      await page.waitForSelector('#token-message:has-text("not accepted")');
 
       await page.fill('#token-input', TOKEN);
       await page.click('#token-form button[type=submit]');
