@@ -14,6 +14,7 @@ import type { Clock } from '../clock.js';
 import { errorText } from '../errors.js';
 import { settleWithin } from './deadline.js';
 import { OutboxTable, type OutboxCounts, type OutboxRow } from './outbox.js';
+import { matchableLabels, SilenceStore } from './silences.js';
 import type { Channel, RateLimit, SendOutcome } from './types.js';
 import type { DB } from '../store/db.js';
 
@@ -89,6 +90,7 @@ class TokenBucket {
 
 export class Dispatcher {
   private readonly table: OutboxTable;
+  private readonly silences: SilenceStore;
   private channels: ReadonlyMap<string, Channel>;
   private readonly clock: Clock;
   private readonly random: () => number;
@@ -112,6 +114,7 @@ export class Dispatcher {
 
   constructor(o: DispatcherOptions) {
     this.table = new OutboxTable(o.db);
+    this.silences = new SilenceStore(o.db);
     this.channels = o.channels;
     this.clock = o.clock;
     this.random = o.random ?? Math.random;
@@ -200,7 +203,11 @@ export class Dispatcher {
           wake = Math.min(wake, readyAt);
           continue;
         }
-        const rows = this.table.takeDue(p.channel, now, this.maxBatch);
+        let rows: OutboxRow[] = [];
+        for (let taken = this.table.takeDue(p.channel, now, this.maxBatch); taken.length > 0 && rows.length === 0; ) {
+          rows = this.unsilenced(taken, now);
+          if (rows.length === 0) taken = this.table.takeDue(p.channel, now, this.maxBatch); // all muted: the rows behind them
+        }
         if (rows.length === 0) continue;
         this.bucket(p.channel, channel, now)?.take(now);
         const send = this.deliver(p.channel, channel, rows).finally(() => {
@@ -215,6 +222,32 @@ export class Dispatcher {
       wake = this.clock.now() + 1000;
     }
     this.arm(wake);
+  }
+
+  /**
+   * Silences are checked again just before a send, not only when a row was queued: a silence an
+   * operator adds while a notification waits (group_wait, a receiver down, backoff) mutes it.
+   * A resolve is muted with its trigger, as at enqueue. Muted rows are kept as 'silenced'.
+   */
+  private unsilenced(rows: OutboxRow[], now: number): OutboxRow[] {
+    const out: OutboxRow[] = [];
+    this.table.db.transaction(() => {
+      for (const row of rows) {
+        const silence = this.silences.match(matchableLabels(row.message), now);
+        let reason = silence ? `silenced by silence ${silence.id} before it was sent` : null;
+        if (!reason && row.kind === 'resolved' && row.alertId !== null) {
+          const triggers = this.table.triggers(row.alertId, row.channel);
+          if (triggers.length > 0 && triggers.every((t) => t.status === 'silenced')) reason = 'its trigger was silenced';
+        }
+        if (!reason) {
+          out.push(row);
+          continue;
+        }
+        this.table.markSilenced(row.id, reason); // in order, so a resolve later in this group sees its trigger muted
+        this.log('info', 'notification muted by a silence before it was sent', { channel: row.channel, notification: row.notificationId, reason });
+      }
+    })();
+    return out;
   }
 
   private arm(wake: number): void {

@@ -113,6 +113,7 @@ function prepareStatements(db: DB) {
     ),
     retry: db.prepare(`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'`),
     failed: db.prepare(`UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ? AND status = 'pending'`),
+    silenced: db.prepare(`UPDATE outbox SET status = 'silenced', last_error = ? WHERE id = ? AND status = 'pending'`),
     expire: db.prepare(
       `UPDATE outbox SET status = 'expired', last_error = 'not delivered within max_age' || coalesce(': ' || last_error, '')
        WHERE status = 'pending' AND created_at < ?`,
@@ -199,6 +200,11 @@ export class OutboxTable {
     this.db.transaction(() => {
       for (const id of ids) this.st.failed.run(bounded(error), id);
     })();
+  }
+
+  /** A pending row muted by a silence that began after it was queued: kept for audit, never sent. */
+  markSilenced(id: number, reason: string): void {
+    this.st.silenced.run(bounded(reason), id);
   }
 
   /** Pending rows created before `before` become 'expired'; returns how many. */

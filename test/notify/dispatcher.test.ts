@@ -349,6 +349,32 @@ describe('Dispatcher: repeats, silences, stop and the live path', () => {
     expect(h.table.all().filter((x) => x.status === 'silenced').map((x) => x.kind)).toEqual(['firing', 'resolved']);
   });
 
+  it('a silence added while a notification waits for a receiver that is down mutes it (and its resolve) before it is sent', async () => {
+    const r = await receiver({ script: [{ status: 503 }, { status: 503 }] });
+    const h = harness({ webhook: { url: `${r.url}/hook` } });
+    const muted = h.fire(undefined, { labels: { stage: 'merging' } });
+    const loud = h.fire(undefined, { labels: { stage: 'upload' } });
+    await h.d.drain(); // 503: both back off
+    expect(h.table.all().map((x) => x.status)).toEqual(['pending', 'pending']);
+    new SilenceStore(h.db).add({ matchers: [parseMatcher('stage=merging')], startsAt: T0 + 1000, endsAt: T0 + H }, T0 + 1000);
+    h.clock.advance(10 * 60_000);
+    await h.d.drain(); // 503 again for the unmuted one
+    h.clock.advance(10 * 60_000);
+    await h.d.drain();
+    h.clock.advance(2 * H); // the silence has ended by the resolve
+    h.resolve(muted);
+    h.resolve(loud);
+    await h.d.drain();
+    const sent = r.accepted().flatMap((q) => q.json.alerts as Array<{ labels: { stage: string }; state: string }>);
+    expect(sent.map((a) => `${a.labels.stage}:${a.state}`)).toEqual(['upload:firing', 'upload:resolved']);
+    expect(h.table.all().map((x) => [x.alertKey.includes('merging') ? 'merging' : 'upload', x.kind, x.status, x.lastError])).toEqual([
+      ['merging', 'firing', 'silenced', 'silenced by silence 1 before it was sent'],
+      ['upload', 'firing', 'delivered', null],
+      ['merging', 'resolved', 'silenced', 'its trigger was silenced'],
+      ['upload', 'resolved', 'delivered', null],
+    ]);
+  });
+
   it('stop() waits for the send in flight and leaves the rest pending; a new dispatcher delivers them', async () => {
     const r = await receiver({ fallback: { status: 200, delayMs: 200 } });
     const h = harness({ webhook: { url: `${r.url}/hook` } });
