@@ -182,7 +182,7 @@ export class Agent {
         this.needScan = true;
         this.kick();
       },
-      { mode: config.watch.mode, pollIntervalMs: config.watch.reconcile_interval_ms, log: logFn(log) },
+      { mode: config.watch.mode, reconcileIntervalMs: config.watch.reconcile_interval_ms, pollIntervalMs: config.watch.poll_interval_ms, log: logFn(log) },
     );
     this.tailer.scan();
     const state = path.join(config.state_dir, DB_FILE);

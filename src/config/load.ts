@@ -105,6 +105,8 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   );
   if (!validate(raw)) {
     for (const e of validate.errors ?? []) problems.push(schemaProblem(src, e));
+  } else {
+    problems.push(...tooShort(src, raw as Record<string, any>));
   }
   if (problems.length > 0) {
     const code = unset === problems.length ? 'VIGIL_ENV_MISSING' : 'VIGIL_CONFIG_INVALID';
@@ -133,6 +135,23 @@ function schemaProblem(src: YamlSource, e: ErrorObject): Located {
     default:
       return src.problem(p, `${where} ${e.message ?? 'is invalid'}`);
   }
+}
+
+/** Intervals below these would spin the agent (`0s` polls in a loop); each is reported where it is written. */
+const MIN_INTERVALS: ReadonlyArray<{ path: string[]; minMs: number; shown: string }> = [
+  { path: ['evaluation_interval'], minMs: 1000, shown: '1s' },
+  { path: ['watch', 'reconcile_interval'], minMs: 100, shown: '100ms' },
+  { path: ['watch', 'poll_interval'], minMs: 50, shown: '50ms' },
+  { path: ['system', 'sample_interval'], minMs: 1000, shown: '1s' },
+];
+
+function tooShort(src: YamlSource, raw: Record<string, any>): Located[] {
+  const out: Located[] = [];
+  for (const { path: p, minMs, shown } of MIN_INTERVALS) {
+    const v = p.reduce<any>((o, k) => (o && typeof o === 'object' ? o[k] : undefined), raw);
+    if (v !== undefined && parseDuration(v) < minMs) out.push(src.problem(p, `${p.join('.')} must be at least ${shown}`));
+  }
+  return out;
 }
 
 function dedupe(ps: Located[]): Located[] {

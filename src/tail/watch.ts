@@ -14,10 +14,9 @@ import type { TailLog } from './types.js';
 export type WatchMode = 'auto' | 'inotify' | 'poll';
 
 export interface WatchOptions {
-  /**
-   * onChange is called at least this often, events or not. Default 1000 ms. In polling mode
-   * files are stat'ed every quarter of it (between 50 ms and 1 s).
-   */
+  /** onChange is called at least this often, events or not (`watch.reconcile_interval`). Default 1000 ms. */
+  reconcileIntervalMs?: number;
+  /** In polling mode, how often the watched directories and files are stat'ed (`watch.poll_interval`). Default 250 ms. */
   pollIntervalMs?: number;
   /** auto: inotify, falling back to polling when it is exhausted. Default auto. */
   mode?: WatchMode;
@@ -44,8 +43,8 @@ export function isInotifyExhausted(err: unknown): boolean {
 export type ChangeReason = 'event' | 'tick';
 
 export function startWatcher(patterns: string[], onChange: (reason: ChangeReason) => void, opts: WatchOptions = {}): WatchHandle {
-  const tickMs = opts.pollIntervalMs ?? 1000;
-  const pollMs = Math.min(1000, Math.max(50, Math.floor(tickMs / 4)));
+  const tickMs = opts.reconcileIntervalMs ?? 1000;
+  const pollMs = opts.pollIntervalMs ?? 250;
   const log = opts.log ?? (() => {});
   const create = opts.createWatcher ?? ((paths, o) => watch(paths, o));
   const roots = new Map<string, boolean>();
@@ -67,7 +66,6 @@ export function startWatcher(patterns: string[], onChange: (reason: ChangeReason
         ignorePermissionErrors: true,
         atomic: false,
         usePolling: mode === 'poll',
-        // Polling only needs to beat the tick to be worth its stats.
         interval: pollMs,
         binaryInterval: pollMs,
       };

@@ -68,6 +68,17 @@ describe('loadConfig', () => {
     expect(p[0]).toMatch(/^vigil\.yaml:\d+:\d+: /);
   });
 
+  it('refuses intervals short enough to spin the agent, at their position; the shortest allowed ones load', () => {
+    expect(problems('evaluation_interval: 0s\nwatch:\n  reconcile_interval: 10ms\n  poll_interval: 0\nsystem: { sample_interval: 500ms }\n')).toEqual([
+      'vigil.yaml:1:22: evaluation_interval must be at least 1s',
+      'vigil.yaml:3:23: watch.reconcile_interval must be at least 100ms',
+      'vigil.yaml:4:18: watch.poll_interval must be at least 50ms',
+      'vigil.yaml:5:28: system.sample_interval must be at least 1s',
+    ]);
+    const c = parseConfigText('evaluation_interval: 1s\nwatch: { reconcile_interval: 100ms, poll_interval: 50ms }\n', 'vigil.yaml', {});
+    expect(c.watch).toEqual({ mode: 'auto', reconcile_interval_ms: 100, poll_interval_ms: 50 });
+  });
+
   it('rejects a config that is not a mapping', () => {
     expect(problems('- a\n- b\n')).toEqual(['vigil.yaml:1:1: the configuration must be a mapping of keys (inputs, state_dir, …)']);
   });

@@ -32,7 +32,7 @@ describe('startWatcher', () => {
       const log = path.join(dir, 'app.log');
       fs.writeFileSync(log, 'a\n');
       let n = 0;
-      handle = startWatcher([path.join(dir, '*.log')], (why) => why === 'event' && n++, { mode, pollIntervalMs: 60_000 });
+      handle = startWatcher([path.join(dir, '*.log')], (why) => why === 'event' && n++, { mode, reconcileIntervalMs: 60_000 });
       expect(handle.mode).toBe(mode);
       await sleep(300); // let chokidar finish its initial walk
       const before = n;
@@ -46,7 +46,7 @@ describe('startWatcher', () => {
 
   it('ticks without any event', async () => {
     let n = 0;
-    handle = startWatcher([path.join(dir, 'none', '*.log')], (why) => why === 'tick' && n++, { pollIntervalMs: 50 });
+    handle = startWatcher([path.join(dir, 'none', '*.log')], (why) => why === 'tick' && n++, { reconcileIntervalMs: 50 });
     await waitFor(() => n, 2, 5000);
     await handle.close();
     const closedAt = n;
@@ -57,15 +57,18 @@ describe('startWatcher', () => {
   it('falls back to polling once when inotify is exhausted, logging VIGIL_WATCH_FALLBACK', async () => {
     const logs: { msg: string; data?: Record<string, unknown> }[] = [];
     const created: boolean[] = [];
+    const intervals: Array<number | undefined> = [];
     const log = path.join(dir, 'app.log');
     fs.writeFileSync(log, 'a\n');
     let n = 0;
     handle = startWatcher([path.join(dir, '*.log')], (why) => why === 'event' && n++, {
-      pollIntervalMs: 60_000,
+      reconcileIntervalMs: 60_000,
+      pollIntervalMs: 123,
       log: (_l, msg, data) => logs.push({ msg, ...(data ? { data } : {}) }),
       // The real chokidar watcher, made to report what fs.watch reports when max_user_watches is hit.
       createWatcher: (paths, o) => {
         created.push(Boolean(o.usePolling));
+        intervals.push(o.interval);
         const w = watch(paths, o);
         if (!o.usePolling) setTimeout(() => w.emit('error', Object.assign(new Error('ENOSPC: System limit for number of file watchers reached'), { code: 'ENOSPC' })), 50);
         return w;
@@ -74,6 +77,8 @@ describe('startWatcher', () => {
     await sleep(400);
     expect(handle.mode).toBe('poll');
     expect(created).toEqual([false, true]);
+    expect(intervals).toEqual([123, 123]); // watch.poll_interval is chokidar's stat interval
+
     expect(logs.filter((l) => l.data?.code === 'VIGIL_WATCH_FALLBACK').length).toBe(1);
     const before = n;
     fs.appendFileSync(log, 'b\n');
