@@ -54,6 +54,7 @@ export function buildIngest(o: {
     log,
     parseWorkers: o.parseWorkers ?? defaultParseWorkers(),
     maxLineBytes: config.max_line_bytes,
+    formats: config.inputs.map((i) => (i.format === 'auto' ? undefined : i.format)),
     ...(o.onCommit ? { onCommit: o.onCommit } : {}),
     ...(o.batchBytes ? { batchBytes: o.batchBytes } : {}),
   });

@@ -4,7 +4,7 @@
  * worker, or inline when there is none, and depends only on the job, so which thread
  * runs it changes nothing in the result.
  */
-import { isRejected } from '../parse/event.js';
+import { isRejected, type FormatName } from '../parse/event.js';
 import { parseLine, redactText, sampleText } from '../parse/index.js';
 import { Aggregator } from './aggregate.js';
 import { StringTable, partBuffers, type ChunkPart, type RingMeta } from './part.js';
@@ -30,6 +30,8 @@ export interface ChunkJob {
   /** (start, end) byte spans of the lines in `bytes`; start -1 marks an over-long line, `end` bytes long so far. */
   spans: Int32Array;
   nSpans: number;
+  /** The input's configured format; absent: each line's own is detected. */
+  format?: FormatName;
 }
 
 export interface ChunkDone {
@@ -88,7 +90,7 @@ export class ChunkParser {
         continue;
       }
       const text = (buf as unknown as Utf8Slicer).utf8Slice(start, end);
-      const r = parseLine(text, fallbackTs);
+      const r = parseLine(text, fallbackTs, undefined, job.format);
       if (isRejected(r)) {
         rejected++;
         agg.reject(r.rejected, r.detail, redactText(sampleText(buf.subarray(start, end))), base + start, fallbackTs);

@@ -1,10 +1,11 @@
 import type { Clock } from '../clock.js';
 import type { LogFn } from '../log.js';
+import type { FormatName } from '../parse/event.js';
 import type { BatchWriter } from '../store/batch.js';
 import type { Checkpoint, LineSink, ReadResult, Tailer } from '../tail/index.js';
 import { logicalName } from '../tail/index.js';
 import type { Aggregator } from './aggregate.js';
-import { ChunkParser, type ChunkDone } from './chunk.js';
+import { ChunkParser, type ChunkDone, type ChunkJob } from './chunk.js';
 import { ParsePool } from './parse-pool.js';
 
 export type IngestLog = LogFn;
@@ -26,6 +27,8 @@ export interface PipelineOptions {
   recentLines?: number;
   /** max_line_bytes: a parse worker's heap must hold such a line parsed. */
   maxLineBytes?: number;
+  /** Per input (the tailer's input index): the format its lines are read as; undefined or absent detects each line's own. */
+  formats?: ReadonlyArray<FormatName | undefined>;
   log?: IngestLog;
   /** Called after every successful commit (rules evaluate the fresh data from here). */
   onCommit?: (c: CommitInfo) => void;
@@ -255,7 +258,7 @@ export class Pipeline {
       b.reads.push(r);
       b.bytes += r.bytes;
       if (this.nSpans > 0) {
-        chunks.push(this.dispatch(b, queue, r.bytes));
+        chunks.push(this.dispatch(b, queue, r.bytes, this.o.formats?.[r.input]));
         b.pending++;
       }
     }
@@ -308,7 +311,7 @@ export class Pipeline {
    * Copies the `len` bytes just read (the tailer reuses its buffer; every span lies in
    * them) and has a worker parse them, or parses them here.
    */
-  private dispatch(batch: ReadBatch, queue: number, len: number): InFlight {
+  private dispatch(batch: ReadBatch, queue: number, len: number, format: FormatName | undefined): InFlight {
     let bytes = this.freeBytes.pop();
     // Room for a whole default read (1 MiB + 1), so buffers get reused.
     if (bytes === undefined || bytes.length < len) bytes = new Uint8Array(new ArrayBuffer(Math.max(len, CHUNK_BUFFER)));
@@ -316,7 +319,8 @@ export class Pipeline {
     let spans = this.freeSpans.pop();
     if (spans === undefined || spans.length < 2 * this.nSpans) spans = new Int32Array(new ArrayBuffer(Math.max(this.spans.length, 2 * this.nSpans) * 4));
     spans.set(this.spans.subarray(0, 2 * this.nSpans));
-    const job = { seq: this.seq++, file: logicalName(this.chunkPath), base: this.chunkBase, fallbackTs: batch.fallbackTs, bytes, spans, nSpans: this.nSpans };
+    const job: ChunkJob = { seq: this.seq++, file: logicalName(this.chunkPath), base: this.chunkBase, fallbackTs: batch.fallbackTs, bytes, spans, nSpans: this.nSpans };
+    if (format !== undefined) job.format = format;
     const c: InFlight = { batch, result: null, error: null };
     const taken = this.pool.offer(
       job,

@@ -2,14 +2,15 @@
  * One line of text → LogEvent, or the reason it was not accepted. Never throws:
  * a bad line is counted and sampled upstream, and reading goes on (DESIGN §2).
  */
-import type { ParseResult } from './event.js';
+import type { FormatName, ParseResult } from './event.js';
 import { normalize } from './normalize.js';
 import { errorText } from '../errors.js';
 
 const MAX_DETAIL = 200;
 const hasOwn = Object.hasOwn;
 
-export function parseLine(text: string, fallbackTs: number, maxDepth = 64): ParseResult {
+/** `format` forces a logger's shape (an input's `format:`); absent, each line's own is detected. */
+export function parseLine(text: string, fallbackTs: number, maxDepth = 64, format?: FormatName): ParseResult {
   // A byte-order mark (first line of a file some Windows tools wrote) is not content.
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let value: unknown;
@@ -28,7 +29,7 @@ export function parseLine(text: string, fallbackTs: number, maxDepth = 64): Pars
   if ((text.indexOf('{', 1) !== -1 || text.indexOf('[') !== -1) && nestedDeeperThan(obj, maxDepth)) {
     return { rejected: 'too_deep', detail: `nesting deeper than ${maxDepth}` };
   }
-  const ev = normalize(obj, fallbackTs);
+  const ev = normalize(obj, fallbackTs, format);
   // Buffer.toString('utf8') replaced invalid bytes with U+FFFD; the line is kept but flagged.
   if (text.indexOf('\uFFFD') !== -1) {
     if (ev.repairs === undefined) ev.repairs = ['invalid_utf8'];

@@ -12,6 +12,8 @@ export interface FileRef {
   rank: number;
   dev: number;
   ino: number;
+  /** Index of the input whose glob found the file; -1 for a checkpoint not found yet. */
+  input: number;
 }
 
 export class TailStream {
@@ -19,6 +21,7 @@ export class TailStream {
   path: string;
   family: string;
   rank = 0;
+  input: number;
   dev: number;
   ino: number;
   offset: number;
@@ -71,6 +74,7 @@ export class TailStream {
     this.path = file.path;
     this.family = file.family;
     this.rank = file.rank;
+    this.input = file.input;
     this.dev = file.dev;
     this.ino = file.ino;
     this.offset = offset;
@@ -95,6 +99,7 @@ export class TailStream {
     this.path = file.path;
     this.family = file.family;
     this.rank = file.rank;
+    this.input = file.input;
     this.dev = file.dev;
     this.ino = file.ino;
     this.knownSize = size;

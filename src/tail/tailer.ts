@@ -93,7 +93,7 @@ export class Tailer {
     const t = this.now();
     for (const cp of opts.checkpoints ?? []) {
       const family = logicalName(cp.path);
-      const ref: FileRef = { path: cp.path, family, rank: parseRotation(path.basename(cp.path)).rank, dev: cp.dev, ino: cp.ino };
+      const ref: FileRef = { path: cp.path, family, rank: parseRotation(path.basename(cp.path)).rank, dev: cp.dev, ino: cp.ino, input: -1 };
       const s = new TailStream(cp.fingerprint, keyFingerprint(cp.fingerprint), ref, cp.offset, cp.skipping, 'restored', t);
       s.sizeAtCheckpoint = cp.size_at_checkpoint ?? cp.offset;
       this.streams.set(cp.fingerprint, s);
@@ -176,7 +176,7 @@ export class Tailer {
         continue;
       }
       if (this.ioErrors.size > 0) this.ioOk(s.path);
-      if (r.bytes > 0) return { streamId: s.key, path: s.path, checkpoint: s.checkpoint(), lines: r.lines, bytes: r.bytes, atEof: r.atEof };
+      if (r.bytes > 0) return { streamId: s.key, path: s.path, input: s.input, checkpoint: s.checkpoint(), lines: r.lines, bytes: r.bytes, atEof: r.atEof };
     }
   }
 

@@ -51,6 +51,8 @@ export interface LineSink {
 export interface ReadResult {
   streamId: string;
   path: string;
+  /** Index in TailerOptions.inputs of the input whose glob found the file. */
+  input: number;
   /** What to commit together with the lines just delivered. */
   checkpoint: Checkpoint;
   lines: number;
