@@ -154,7 +154,7 @@ export class Agent {
     this.outbox = new Outbox(this.db, { router, channels: this.channels, onEnqueue: () => this.dispatcher.kick() });
     this.runner = new RuleRunner({
       rules: first.set,
-      sources: { facts: new StoreFacts(this.db), checks: this.checks },
+      sources: { facts: new StoreFacts(this.db, { abandonAfterMs: config.sessions.abandon_after_ms }), checks: this.checks },
       clock,
       alertStore: new AlertStore(this.db),
       onNotify: (t, rule) => {
@@ -337,9 +337,7 @@ export class Agent {
     for (const [name, ch] of old) if (channels.get(name) !== ch) void ch.close?.();
     this.api?.vigil.reloadTokens(config.api.tokens_file, config.api.tokens);
     this.reloader.reload();
-    const needRestart = (['inputs', 'state_dir', 'api', 'max_line_bytes', 'rules'] as const).filter(
-      (k) => JSON.stringify(config[k]) !== JSON.stringify(this.o.config[k]) && !(k === 'api' && sameApiListen(config, this.o.config)),
-    );
+    const needRestart = keysNeedingRestart(config, this.o.config);
     if (needRestart.length > 0) log.warn({ keys: needRestart }, `these settings change only at restart: ${needRestart.join(', ')}`);
     log.info({ channels: [...channels.keys()] }, 'configuration reloaded');
   }
@@ -396,8 +394,22 @@ function splitHostPort(listen: string): [string, string] {
   return [host, listen.slice(i + 1)];
 }
 
-function sameApiListen(a: Config, b: Config): boolean {
-  return a.api.listen === b.api.listen && a.api.enabled === b.api.enabled;
+/**
+ * The settings SIGHUP changed but cannot apply (they take effect at restart): everything but
+ * channels, routes, api tokens and notify.group_wait, which reload() applies.
+ */
+export function keysNeedingRestart(next: Config, running: Config): string[] {
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const out: string[] = [];
+  for (const k of Object.keys(next) as Array<keyof Config>) {
+    if (k === 'source' || k === 'channels' || k === 'routes') continue;
+    if (k === 'api') {
+      if (next.api.listen !== running.api.listen || next.api.enabled !== running.api.enabled) out.push('api.listen');
+    } else if (k === 'notify') {
+      if (!same({ ...next.notify, group_wait_ms: 0 }, { ...running.notify, group_wait_ms: 0 })) out.push('notify.max_age/rate_limits');
+    } else if (!same(next[k], running[k])) out.push(k.replace(/_ms$/, '')); // as written in vigil.yaml
+  }
+  return out;
 }
 
 /** Where state goes when the configured state_dir cannot be written (a newcomer without root). */

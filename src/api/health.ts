@@ -373,7 +373,7 @@ export class HealthService {
     const failed = tot?.failed ?? 0;
     const rate = total > 0 ? failed / total : 0;
     const stuck = this.d.reads.stuckCount(now, t.stuckSessionMs);
-    const active = this.d.reads.activeCount();
+    const active = this.d.reads.activeCount(now);
     const details = { operations_last_hour: total, failed_last_hour: failed, error_rate: round4(rate), active_sessions: active, stuck_sessions: stuck };
     if (total >= t.minOperations) {
       const st = level(rate, t.errorRate);

@@ -148,7 +148,7 @@ export class ApiMetrics {
       levels: reads.levelsAllTime(),
       parseErrors: reads.parseErrorsAllTime(),
       stages: cappedStages(stages),
-      active: reads.activeCount(),
+      active: reads.activeCount(now),
       stuck: reads.stuckCount(now, this.d.stuckSessionMs),
       firing: reads.firingAlertCounts(),
       outbox: reads.outbox().byChannel,

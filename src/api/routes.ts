@@ -113,8 +113,8 @@ export function registerMonitoringRoutes(app: FastifyInstance, d: RouteDeps): vo
     async (req) => {
       const now = clock.now();
       return {
-        total_active: reads.activeCount(),
-        active_sessions: reads.activeSessions(req.query.limit).map((s) => ({
+        total_active: reads.activeCount(now),
+        active_sessions: reads.activeSessions(now, req.query.limit).map((s) => ({
           session_id: s.session_id,
           user_id: s.user_id,
           stage: s.stage,

@@ -52,7 +52,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     requestTimeout: 30_000,
   });
 
-  const reads = new StoreReads(db);
+  const reads = new StoreReads(db, { abandonAfterMs: config.sessions.abandon_after_ms });
   const queries = new WindowQueries(db);
   const health = new HealthService({ reads, queries, clock, config, runtime, inputs: checks });
   const metrics = new ApiMetrics({

@@ -28,6 +28,8 @@ export interface Config {
   /** Delivery: default group_wait, how long an undelivered notification is retried, messages/s per channel (null: no limit). */
   notify: { group_wait_ms: number; max_age_ms: number; rate_limits: Record<string, number | null> };
   system: { sample_interval_ms: number; disks: string[] };
+  /** An unfinished session with no line for abandon_after is abandoned: no longer active, so no longer stuck. */
+  sessions: { abandon_after_ms: number };
   retention: { windows_ms: number; samples_ms: number; alerts_ms: number; recent_lines: number; rejected_samples: number };
   cardinality: { error_code: number; stage: number; logger: number; level: number };
   log_level: 'debug' | 'info' | 'warn' | 'error';
@@ -46,6 +48,7 @@ export const DEFAULTS = {
   routes: [],
   notify: { group_wait: '0s', max_age: '24h', rate_limits: {} as Record<string, number | null> },
   system: { sample_interval: '15s', disks: ['/'] },
+  sessions: { abandon_after: '6h' },
   retention: { windows: '7d', samples: '7d', alerts: '90d', recent_lines: 10_000, rejected_samples: 1000 },
   cardinality: { error_code: 50, stage: 30, logger: 50, level: 16 },
   log_level: 'info',
@@ -137,12 +140,13 @@ function schemaProblem(src: YamlSource, e: ErrorObject): Located {
   }
 }
 
-/** Intervals below these would spin the agent (`0s` polls in a loop); each is reported where it is written. */
+/** Durations below these would spin the agent (`0s` polls in a loop) or mean nothing; each is reported where it is written. */
 const MIN_INTERVALS: ReadonlyArray<{ path: string[]; minMs: number; shown: string }> = [
   { path: ['evaluation_interval'], minMs: 1000, shown: '1s' },
   { path: ['watch', 'reconcile_interval'], minMs: 100, shown: '100ms' },
   { path: ['watch', 'poll_interval'], minMs: 50, shown: '50ms' },
   { path: ['system', 'sample_interval'], minMs: 1000, shown: '1s' },
+  { path: ['sessions', 'abandon_after'], minMs: 60_000, shown: '1m' },
 ];
 
 function tooShort(src: YamlSource, raw: Record<string, any>): Located[] {
@@ -195,6 +199,7 @@ function finish(raw: Record<string, unknown>, source: string, baseDir: string): 
       rate_limits: { ...(r.notify?.rate_limits ?? {}) },
     },
     system: { sample_interval_ms: parseDuration(system.sample_interval), disks: [...system.disks] },
+    sessions: { abandon_after_ms: parseDuration(r.sessions?.abandon_after ?? d.sessions.abandon_after) },
     retention: {
       windows_ms: parseDuration(ret.windows),
       samples_ms: parseDuration(ret.samples),

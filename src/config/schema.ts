@@ -61,6 +61,13 @@ export const CONFIG_SCHEMA = {
         rate_limits: { type: 'object', additionalProperties: { type: ['number', 'null'], minimum: 0.001 } },
       },
     },
+    sessions: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        abandon_after: duration,
+      },
+    },
     system: {
       type: 'object',
       additionalProperties: false,

@@ -18,7 +18,7 @@ import { FileLineSource } from './reader.js';
 export interface ReplayOptions {
   paths: readonly string[];
   rules: RuleSet;
-  config: Pick<Config, 'retention' | 'cardinality' | 'max_line_bytes'>;
+  config: Pick<Config, 'retention' | 'cardinality' | 'max_line_bytes'> & Partial<Pick<Config, 'sessions'>>;
   /** An empty, migrated store. */
   db: DB;
   stepMs: number;
@@ -70,10 +70,11 @@ export function isAnnounced(t: Transition): boolean {
  * A RuleRunner over a replay store (replay and rule tests). feed() hands it each
  * step's time; its clock is read only by start(), which replay never calls.
  */
-export function replayRunner(o: { db: DB; rules: RuleSet; checks?: CheckSource; log: RunnerLog }): RuleRunner {
+export function replayRunner(o: { db: DB; rules: RuleSet; checks?: CheckSource; log: RunnerLog; config?: Partial<Pick<Config, 'sessions'>> }): RuleRunner {
+  const abandonAfterMs = o.config?.sessions?.abandon_after_ms;
   return new RuleRunner({
     rules: o.rules,
-    sources: { facts: new StoreFacts(o.db), checks: o.checks ?? new ScheduledChecks() },
+    sources: { facts: new StoreFacts(o.db, abandonAfterMs === undefined ? {} : { abandonAfterMs }), checks: o.checks ?? new ScheduledChecks() },
     clock: new ManualClock(0),
     alertStore: new AlertStore(o.db),
     log: o.log,

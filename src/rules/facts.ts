@@ -43,10 +43,12 @@ export interface FactSource {
    * and its rotated siblings.
    */
   parseErrors(q: { from: number; to: number; file?: string }): number;
-  /** Sessions active at `now` (DESIGN §2). */
+  /** Sessions active at `now` (DESIGN §2): neither finished nor quiet for `sessions.abandon_after`. */
   activeSessions(now: number): number;
   /** Sessions active at `now` whose first event is more than `olderThanMs` before `now`. */
   stuckSessions(q: { now: number; olderThanMs: number }): number;
+  /** Unfinished sessions whose quiet spell reached `sessions.abandon_after` within (now - windowMs, now]. */
+  abandonedSessions(q: { now: number; windowMs: number }): number;
   /**
    * Time of the newest event at or before `now` (of that logger and/or that file,
    * `file` as in parseErrors); null when there has never been one.
@@ -268,7 +270,7 @@ const FACT_LIST: FactSpec[] = [
   },
   {
     name: 'active_sessions',
-    description: 'sessions active now',
+    description: 'sessions active now (started, not finished, a line within sessions.abandon_after)',
     valueType: 'number',
     unit: 'count',
     params: {},
@@ -281,6 +283,14 @@ const FACT_LIST: FactSpec[] = [
     unit: 'count',
     params: { older_than: { kind: 'duration', description: 'how long a session may run', default: '30m', min: 1 } },
     compute: (ctx, p) => ctx.sources.facts.stuckSessions({ now: ctx.now, olderThanMs: num(p, 'older_than') }),
+  },
+  {
+    name: 'abandoned_sessions',
+    description: 'sessions that never finished and went quiet for sessions.abandon_after, counted when that happened within the window',
+    valueType: 'number',
+    unit: 'count',
+    params: { window },
+    compute: (ctx, p) => ctx.sources.facts.abandonedSessions({ now: ctx.now, windowMs: num(p, 'window') }),
   },
   {
     name: 'log_silence_seconds',

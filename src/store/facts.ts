@@ -12,7 +12,7 @@ import type { Statement } from 'better-sqlite3';
 import type { FactSource, OperationTotals, SampleMetric } from '../rules/facts.js';
 import { MINUTE } from './batch.js';
 import type { DB } from './db.js';
-import { StoreReads } from './reads.js';
+import { StoreReads, type SessionPolicy } from './reads.js';
 import { WindowQueries, type CellFilter, type Range } from './windows.js';
 
 /** The store's [from, to) range that covers the engine's (from, to]. */
@@ -40,7 +40,6 @@ export class StoreFacts implements FactSource {
   private readonly reads: StoreReads;
   private stageCache: { key: string; totals: Map<string, OperationTotals> } | null = null;
   private readonly s: Record<
-    | 'active'
     | 'lastLogger'
     | 'lastFile'
     | 'lastAny'
@@ -50,15 +49,10 @@ export class StoreFacts implements FactSource {
     Statement
   >;
 
-  constructor(db: DB) {
+  constructor(db: DB, sessions: SessionPolicy = {}) {
     this.windows = new WindowQueries(db);
-    this.reads = new StoreReads(db);
+    this.reads = new StoreReads(db, sessions);
     this.s = {
-      // Open sessions only, through the partial index on them. A session counts as active
-      // until its end is stored: ingest never runs ahead of the clock that drives the
-      // evaluation (the replay feeder commits nothing stamped after `now`), so an end
-      // "after now" is not looked for — that would cost a scan of every finished session.
-      active: db.prepare(`SELECT count(*) AS n FROM sessions WHERE finished = 0 AND first_ts <= ?`),
       lastLogger: db.prepare(`SELECT event_ts AS ts FROM last_seen WHERE kind = 'logger' AND name = ?`),
       lastFile: db.prepare(`SELECT max(last_event_ts) AS ts FROM file_stats WHERE ${FILE_MATCH}`),
       lastAny: db.prepare(`SELECT max(last_event_ts) AS ts FROM file_stats`),
@@ -101,7 +95,11 @@ export class StoreFacts implements FactSource {
   }
 
   activeSessions(now: number): number {
-    return (this.s.active.get(now) as { n: number }).n;
+    return this.reads.activeCount(now);
+  }
+
+  abandonedSessions(q: { now: number; windowMs: number }): number {
+    return this.reads.abandonedCount(q.now, q.windowMs);
   }
 
   stuckSessions(q: { now: number; olderThanMs: number }): number {

@@ -71,10 +71,27 @@ export interface DbSize {
 /** An alerts row as selected: labels still JSON. */
 type RawAlert = Omit<AlertRow, 'labels'> & { labels: string };
 
+/** `sessions.abandon_after`'s default. */
+export const DEFAULT_ABANDON_AFTER_MS = 6 * HOUR;
+
+export interface SessionPolicy {
+  /**
+   * An unfinished session with no line for this long is abandoned (its worker died, or it
+   * never logged its end): it no longer counts as active, so no longer as stuck, and in the
+   * history of active sessions it ends at its last line plus this. Default 6 h.
+   */
+  abandonAfterMs?: number;
+}
+
 export class StoreReads {
   private readonly stmt: ReturnType<typeof statementCache>;
-  constructor(readonly db: DB) {
+  readonly abandonAfterMs: number;
+  constructor(
+    readonly db: DB,
+    policy: SessionPolicy = {},
+  ) {
     this.stmt = statementCache(db);
+    this.abandonAfterMs = policy.abandonAfterMs ?? DEFAULT_ABANDON_AFTER_MS;
   }
 
   // ---- alerts -------------------------------------------------------------
@@ -111,20 +128,37 @@ export class StoreReads {
 
   // ---- sessions -----------------------------------------------------------
 
-  /** Active sessions, longest-running first. */
-  activeSessions(limit: number): SessionRow[] {
+  // A session is active from its first line until its end is stored, or until it has been
+  // quiet for abandonAfterMs. Ingest never runs ahead of the clock that asks (the replay
+  // feeder commits nothing stamped after `now`), so an end "after now" is not looked for.
+
+  /** Active sessions at `now`, longest-running first. */
+  activeSessions(now: number, limit: number): SessionRow[] {
     return this.stmt(
-      `SELECT session_id, user_id, stage, first_ts, last_ts FROM sessions WHERE finished = 0 ORDER BY first_ts, session_id LIMIT ?`,
-    ).all(limit) as SessionRow[];
+      `SELECT session_id, user_id, stage, first_ts, last_ts FROM sessions
+        WHERE finished = 0 AND first_ts <= ? AND last_ts > ? ORDER BY first_ts, session_id LIMIT ?`,
+    ).all(now, now - this.abandonAfterMs, limit) as SessionRow[];
   }
 
-  activeCount(): number {
-    return (this.stmt(`SELECT count(*) AS n FROM sessions WHERE finished = 0`).get() as { n: number }).n;
+  activeCount(now: number): number {
+    return (this.stmt(`SELECT count(*) AS n FROM sessions WHERE finished = 0 AND first_ts <= ? AND last_ts > ?`).get(now, now - this.abandonAfterMs) as { n: number }).n;
   }
 
   /** Active sessions whose first event is more than `olderThanMs` before `now`. */
   stuckCount(now: number, olderThanMs: number): number {
-    return (this.stmt(`SELECT count(*) AS n FROM sessions WHERE finished = 0 AND first_ts < ?`).get(now - olderThanMs) as { n: number }).n;
+    return (
+      this.stmt(`SELECT count(*) AS n FROM sessions WHERE finished = 0 AND first_ts < ? AND last_ts > ?`).get(now - olderThanMs, now - this.abandonAfterMs) as {
+        n: number;
+      }
+    ).n;
+  }
+
+  /** Sessions that became abandoned in (now - windowMs, now]: quiet for abandonAfterMs, never finished. */
+  abandonedCount(now: number, windowMs: number): number {
+    const quietSince = now - this.abandonAfterMs;
+    return (
+      this.stmt(`SELECT count(*) AS n FROM sessions WHERE finished = 0 AND last_ts <= ? AND last_ts > ?`).get(quietSince, quietSince - windowMs) as { n: number }
+    ).n;
   }
 
   /**
@@ -136,11 +170,11 @@ export class StoreReads {
     const from = times[0]!;
     const to = times[times.length - 1]!;
     const rows = this.stmt(
-      `SELECT first_ts AS s, CASE WHEN finished = 0 THEN NULL ELSE coalesce(finished_ts, last_ts) END AS e
-         FROM sessions WHERE first_ts <= ? AND (finished = 0 OR coalesce(finished_ts, last_ts) > ?)`,
-    ).all(to, from) as { s: number; e: number | null }[];
+      `SELECT first_ts AS s, CASE WHEN finished = 0 THEN last_ts + @abandon ELSE coalesce(finished_ts, last_ts) END AS e
+         FROM sessions WHERE first_ts <= @to AND (CASE WHEN finished = 0 THEN last_ts + @abandon ELSE coalesce(finished_ts, last_ts) END) > @from`,
+    ).all({ to, from, abandon: this.abandonAfterMs }) as { s: number; e: number }[];
     const starts = rows.map((r) => r.s).sort((a, b) => a - b);
-    const ends = rows.filter((r) => r.e !== null).map((r) => r.e!).sort((a, b) => a - b);
+    const ends = rows.map((r) => r.e).sort((a, b) => a - b);
     const out: number[] = [];
     let si = 0;
     let ei = 0;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS, loadConfig, parseConfigText } from '../../src/config/load.js';
 import { ValidationError, formatLocated } from '../../src/errors.js';
+import { DEFAULT_ABANDON_AFTER_MS } from '../../src/store/reads.js';
 
 function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
   try {
@@ -21,6 +22,7 @@ describe('loadConfig', () => {
     expect(c.retention.recent_lines).toBe(10_000);
     expect(c.retention.windows_ms).toBe(7 * 86_400_000);
     expect(c.max_line_bytes).toBe(1024 * 1024);
+    expect(c.sessions.abandon_after_ms).toBe(DEFAULT_ABANDON_AFTER_MS); // the store's default is the config's
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.inputs[0])).toBe(true);
   });
@@ -75,8 +77,10 @@ describe('loadConfig', () => {
       'vigil.yaml:4:18: watch.poll_interval must be at least 50ms',
       'vigil.yaml:5:28: system.sample_interval must be at least 1s',
     ]);
-    const c = parseConfigText('evaluation_interval: 1s\nwatch: { reconcile_interval: 100ms, poll_interval: 50ms }\n', 'vigil.yaml', {});
+    expect(problems('sessions: { abandon_after: 30s }\n')).toEqual(['vigil.yaml:1:28: sessions.abandon_after must be at least 1m']);
+    const c = parseConfigText('evaluation_interval: 1s\nwatch: { reconcile_interval: 100ms, poll_interval: 50ms }\nsessions: { abandon_after: 1m }\n', 'vigil.yaml', {});
     expect(c.watch).toEqual({ mode: 'auto', reconcile_interval_ms: 100, poll_interval_ms: 50 });
+    expect(c.sessions.abandon_after_ms).toBe(60_000);
   });
 
   it('rejects a config that is not a mapping', () => {

@@ -21,7 +21,11 @@ export interface MemSession {
   id: string;
   startedAt: number;
   endedAt?: number;
+  /** When it became abandoned (no end; quiet for abandon_after); it is not active from then on. */
+  abandonedAt?: number;
 }
+
+const endOf = (s: MemSession) => s.endedAt ?? s.abandonedAt ?? Number.POSITIVE_INFINITY;
 
 export class MemoryFacts implements FactSource {
   events: MemEvent[] = [];
@@ -84,12 +88,17 @@ export class MemoryFacts implements FactSource {
 
   activeSessions(now: number): number {
     this.count('activeSessions');
-    return this.sessions.filter((s) => s.startedAt <= now && (s.endedAt === undefined || s.endedAt > now)).length;
+    return this.sessions.filter((s) => s.startedAt <= now && endOf(s) > now).length;
+  }
+
+  abandonedSessions(q: { now: number; windowMs: number }): number {
+    this.count('abandonedSessions');
+    return this.sessions.filter((s) => s.abandonedAt !== undefined && s.abandonedAt <= q.now && s.abandonedAt > q.now - q.windowMs).length;
   }
 
   stuckSessions(q: { now: number; olderThanMs: number }): number {
     this.count('stuckSessions');
-    return this.sessions.filter((s) => s.startedAt <= q.now && (s.endedAt === undefined || s.endedAt > q.now) && q.now - s.startedAt > q.olderThanMs).length;
+    return this.sessions.filter((s) => s.startedAt <= q.now && endOf(s) > q.now && q.now - s.startedAt > q.olderThanMs).length;
   }
 
   lastEventAt(q: { now: number; logger?: string; file?: string }): number | null {

@@ -30,9 +30,33 @@ describe('StoreReads', () => {
     const times = [T0 - 45 * MINUTE, T0 - MINUTE, T0, T0 + 5 * MINUTE, T0 + 10 * MINUTE, T0 + 20 * MINUTE + 30_000, T0 + HOUR];
     expect(r.activeAt(times)).toEqual([1, 0, 1, 2, 1, 2, 1]);
     expect(r.activeAt([])).toEqual([]);
-    expect(r.activeCount()).toBe(1);
+    expect(r.activeCount(T0 + HOUR)).toBe(1);
     expect(r.stuckCount(T0 + HOUR, 30 * MINUTE)).toBe(1);
     expect(r.stuckCount(T0 + 20 * MINUTE, 30 * MINUTE)).toBe(0);
+  });
+
+  it('a session quiet for abandon_after is abandoned: no longer active or stuck, counted once as abandoned, ended in the history', () => {
+    dir = tmpDir('reads');
+    db = openStore(dir);
+    const r = new StoreReads(db, { abandonAfterMs: 2 * HOUR });
+    insertSession(db, { id: 'dead', first: T0, last: T0 + 10 * MINUTE }); // its worker died after 10 minutes
+    insertSession(db, { id: 'slow', first: T0, last: T0 + 3 * HOUR }); // long, but still logging
+    insertSession(db, { id: 'done', first: T0, last: T0 + 20 * MINUTE, finished: 1, finishedTs: T0 + 20 * MINUTE });
+    const justBefore = T0 + 2 * HOUR + 10 * MINUTE - 1;
+    const at = T0 + 2 * HOUR + 10 * MINUTE;
+    expect(r.activeCount(justBefore)).toBe(2);
+    expect(r.stuckCount(justBefore, 30 * MINUTE)).toBe(2);
+    expect(r.activeCount(at)).toBe(1);
+    expect(r.stuckCount(at, 30 * MINUTE)).toBe(1);
+    expect(r.activeSessions(at, 10).map((s) => s.session_id)).toEqual(['slow']);
+    expect(r.abandonedCount(justBefore, HOUR)).toBe(0);
+    expect(r.abandonedCount(at, HOUR)).toBe(1);
+    expect(r.abandonedCount(at + HOUR - 1, HOUR)).toBe(1);
+    expect(r.abandonedCount(at + HOUR, HOUR)).toBe(0); // out of the window again
+    // The history ends it at its last line plus abandon_after: 'slow' at last + 2 h, 'done' at its end.
+    expect(r.activeAt([T0, T0 + 15 * MINUTE, T0 + 30 * MINUTE, justBefore, at, T0 + 5 * HOUR - 1, T0 + 5 * HOUR])).toEqual([3, 3, 2, 2, 1, 1, 0]);
+    // The default: 6 h.
+    expect(new StoreReads(db).activeCount(at)).toBe(2);
   });
 
   it('alerts: filters, newest first, total independent of limit, labels parsed', () => {
