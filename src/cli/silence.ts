@@ -1,6 +1,7 @@
 /**
  * `vigil silence add | list | expire`: writes the `silences` table of the store the agent uses.
- * The running agent reads silences at every enqueue, so a new one counts at once, no restart.
+ * The running agent reads silences at every enqueue and again before every send, so a new one
+ * counts at once (even for a notification already queued), no restart.
  */
 import fs from 'node:fs';
 import os from 'node:os';

@@ -13,7 +13,7 @@
 import type { Clock } from '../clock.js';
 import { errorText } from '../errors.js';
 import { settleWithin } from './deadline.js';
-import { OutboxTable, type OutboxCounts, type OutboxRow } from './outbox.js';
+import { OutboxTable, triggersNeverSent, type OutboxCounts, type OutboxRow } from './outbox.js';
 import { matchableLabels, SilenceStore } from './silences.js';
 import type { Channel, RateLimit, SendOutcome } from './types.js';
 import type { DB } from '../store/db.js';
@@ -208,7 +208,11 @@ export class Dispatcher {
           rows = this.unsilenced(taken, now);
           if (rows.length === 0) taken = this.table.takeDue(p.channel, now, this.maxBatch); // all muted: the rows behind them
         }
-        if (rows.length === 0) continue;
+        if (rows.length === 0) {
+          // Everything due was muted and no send will kick us: look again for the channel's later rows.
+          wake = Math.min(wake, now + 1);
+          continue;
+        }
         this.bucket(p.channel, channel, now)?.take(now);
         const send = this.deliver(p.channel, channel, rows).finally(() => {
           this.inFlight.delete(p.channel);
@@ -231,22 +235,27 @@ export class Dispatcher {
    */
   private unsilenced(rows: OutboxRow[], now: number): OutboxRow[] {
     const out: OutboxRow[] = [];
-    this.table.db.transaction(() => {
-      for (const row of rows) {
-        const silence = this.silences.match(matchableLabels(row.message), now);
-        let reason = silence ? `silenced by silence ${silence.id} before it was sent` : null;
-        if (!reason && row.kind === 'resolved' && row.alertId !== null) {
-          const triggers = this.table.triggers(row.alertId, row.channel);
-          if (triggers.length > 0 && triggers.every((t) => t.status === 'silenced')) reason = 'its trigger was silenced';
+    const match = this.silences.matcherAt(now);
+    // IMMEDIATE: it reads then writes, and a `vigil silence add` committing in between must make it wait, not fail.
+    this.table.db
+      .transaction(() => {
+        for (const row of rows) {
+          const silence = match(matchableLabels(row.message));
+          let reason = silence
+            ? `silenced by silence ${silence.id} before it was ${row.attempts === 0 ? 'sent' : 'delivered (an earlier attempt failed)'}`
+            : null;
+          if (!reason && row.kind === 'resolved' && row.alertId !== null && triggersNeverSent(this.table.triggers(row.alertId, row.channel))) {
+            reason = 'its trigger was silenced';
+          }
+          if (!reason) {
+            out.push(row);
+            continue;
+          }
+          this.table.markSilenced(row.id, reason); // in order, so a resolve later in this group sees its trigger muted
+          this.log('info', 'notification muted by a silence before it was sent', { channel: row.channel, notification: row.notificationId, reason });
         }
-        if (!reason) {
-          out.push(row);
-          continue;
-        }
-        this.table.markSilenced(row.id, reason); // in order, so a resolve later in this group sees its trigger muted
-        this.log('info', 'notification muted by a silence before it was sent', { channel: row.channel, notification: row.notificationId, reason });
-      }
-    })();
+      })
+      .immediate();
     return out;
   }
 

@@ -83,6 +83,22 @@ export interface OutboxCounts extends ChannelCounts {
   channels: Record<string, ChannelCounts>;
 }
 
+export interface TriggerRow {
+  status: OutboxStatus;
+  attempts: number;
+  nextAttemptAt: number;
+}
+
+/**
+ * Whether a resolve would announce an alert the receiver never heard of: every trigger on the
+ * channel was muted before any attempt. A trigger muted after a failed attempt may still have
+ * arrived (a timeout is no proof it did not), so its resolve goes out: a resolve too many is
+ * harmless, an incident never closed is not.
+ */
+export function triggersNeverSent(triggers: readonly TriggerRow[]): boolean {
+  return triggers.length > 0 && triggers.every((r) => r.status === 'silenced' && r.attempts === 0);
+}
+
 /** Messages stored in last_error are bounded: a receiver's error page is not worth a megabyte. */
 const ERROR_MAX = 1000;
 const bounded = (s: string) => (s.length > ERROR_MAX ? `${s.slice(0, ERROR_MAX - 1)}…` : s);
@@ -99,7 +115,7 @@ function prepareStatements(db: DB) {
     lastNotified: db.prepare(
       `SELECT max(created_at) AS at FROM outbox WHERE alert_key = ? AND channel = ? AND kind IN ('firing', 'repeat') AND status <> 'silenced'`,
     ),
-    triggers: db.prepare(`SELECT status, next_attempt_at AS nextAttemptAt FROM outbox WHERE alert_id = ? AND channel = ? AND kind IN ('firing', 'repeat')`),
+    triggers: db.prepare(`SELECT status, attempts, next_attempt_at AS nextAttemptAt FROM outbox WHERE alert_id = ? AND channel = ? AND kind IN ('firing', 'repeat')`),
     firingAt: db.prepare(`SELECT firing_at FROM alerts WHERE id = ?`),
     dueChannels: db.prepare(
       `SELECT channel, min(next_attempt_at) AS due, max(CASE WHEN attempts > 0 THEN next_attempt_at END) AS retryAt, min(created_at) AS oldest
@@ -161,8 +177,8 @@ export class OutboxTable {
   }
 
   /** The firing/repeat rows of one alert episode on one channel. */
-  triggers(alertId: number, channel: string): Array<{ status: OutboxStatus; nextAttemptAt: number }> {
-    return this.st.triggers.all(alertId, channel) as Array<{ status: OutboxStatus; nextAttemptAt: number }>;
+  triggers(alertId: number, channel: string): TriggerRow[] {
+    return this.st.triggers.all(alertId, channel) as TriggerRow[];
   }
 
   firingAt(alertId: number): number | null {
@@ -321,7 +337,7 @@ export class Outbox {
         if (kind === 'resolved') {
           const triggers = this.table.triggers(t.alertId, target.channel);
           // A resolve whose every trigger on this channel was muted would announce an alert nobody was told about.
-          if (!mutedBy && triggers.length > 0 && triggers.every((r) => r.status === 'silenced')) mutedBy = 'its trigger was silenced';
+          if (!mutedBy && triggersNeverSent(triggers)) mutedBy = 'its trigger was silenced';
           // Never due before a trigger still waiting in its group: the resolve must follow it.
           for (const r of triggers) if (r.status === 'pending') ownAt = Math.max(ownAt, r.nextAttemptAt);
         }

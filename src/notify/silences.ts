@@ -140,7 +140,7 @@ function readable(rows: SilenceRow[]): Silence[] {
   return out;
 }
 
-/** All SQL on the `silences` table. Reads are cheap enough to run at every enqueue, so a new silence counts at once. */
+/** All SQL on the `silences` table. Reads are cheap enough to run at every enqueue and before every send, so a new silence counts at once. */
 export class SilenceStore {
   private readonly compiled = new Map<string, LabelPredicate>();
 
@@ -190,10 +190,13 @@ export class SilenceStore {
 
   /** The first active silence whose matchers all hold for these labels. */
   match(labels: Readonly<Record<string, string>>, now: number): Silence | undefined {
-    for (const s of this.active(now)) {
-      if (this.predicate(s)(labels)) return s;
-    }
-    return undefined;
+    return this.matcherAt(now)(labels);
+  }
+
+  /** match() for many label sets at one instant: the active silences are read once. */
+  matcherAt(now: number): (labels: Readonly<Record<string, string>>) => Silence | undefined {
+    const active = this.active(now).map((s) => ({ s, p: this.predicate(s) }));
+    return (labels) => active.find((a) => a.p(labels))?.s;
   }
 
   /** Deletes silences that ended before `before` (retention). */

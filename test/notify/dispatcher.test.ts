@@ -349,7 +349,7 @@ describe('Dispatcher: repeats, silences, stop and the live path', () => {
     expect(h.table.all().filter((x) => x.status === 'silenced').map((x) => x.kind)).toEqual(['firing', 'resolved']);
   });
 
-  it('a silence added while a notification waits for a receiver that is down mutes it (and its resolve) before it is sent', async () => {
+  it('a silence added while a notification waits for a receiver that is down mutes it before it is sent; its resolve, after the silence, still goes out (the failed attempt may have arrived)', async () => {
     const r = await receiver({ script: [{ status: 503 }, { status: 503 }] });
     const h = harness({ webhook: { url: `${r.url}/hook` } });
     const muted = h.fire(undefined, { labels: { stage: 'merging' } });
@@ -366,13 +366,55 @@ describe('Dispatcher: repeats, silences, stop and the live path', () => {
     h.resolve(loud);
     await h.d.drain();
     const sent = r.accepted().flatMap((q) => q.json.alerts as Array<{ labels: { stage: string }; state: string }>);
-    expect(sent.map((a) => `${a.labels.stage}:${a.state}`)).toEqual(['upload:firing', 'upload:resolved']);
+    expect(sent.map((a) => `${a.labels.stage}:${a.state}`)).toEqual(['upload:firing', 'merging:resolved', 'upload:resolved']);
     expect(h.table.all().map((x) => [x.alertKey.includes('merging') ? 'merging' : 'upload', x.kind, x.status, x.lastError])).toEqual([
-      ['merging', 'firing', 'silenced', 'silenced by silence 1 before it was sent'],
+      ['merging', 'firing', 'silenced', 'silenced by silence 1 before it was delivered (an earlier attempt failed)'],
       ['upload', 'firing', 'delivered', null],
-      ['merging', 'resolved', 'silenced', 'its trigger was silenced'],
+      ['merging', 'resolved', 'delivered', null],
       ['upload', 'resolved', 'delivered', null],
     ]);
+    // Muted before any attempt, the resolve is muted with it (the receiver never heard of the alert).
+    const quiet = h.fire(undefined, { labels: { stage: 'cleanup' } });
+    new SilenceStore(h.db).add({ matchers: [parseMatcher('stage=cleanup')], startsAt: h.clock.now(), endsAt: h.clock.now() + 60_000 }, h.clock.now());
+    await h.d.drain();
+    h.clock.advance(H);
+    h.resolve(quiet);
+    await h.d.drain();
+    expect(h.table.all().slice(4).map((x) => `${x.kind}:${x.status}:${x.lastError}`)).toEqual([
+      'firing:silenced:silenced by silence 2 before it was sent',
+      'resolved:silenced:its trigger was silenced',
+    ]);
+  });
+
+  it('a trigger muted after an attempt that timed out may have arrived: its resolve still goes out', async () => {
+    const r = await receiver({ script: [{ status: 200, delayMs: 600 }] }); // answers after the channel gave up
+    const h = harness({ webhook: { url: `${r.url}/hook`, timeout: '200ms' } });
+    const t = h.fire();
+    await h.d.drain();
+    expect(only(h.table.all())).toMatchObject({ status: 'pending', attempts: 1 });
+    const s = new SilenceStore(h.db).add({ matchers: [parseMatcher('rule=high_error_rate')], startsAt: T0, endsAt: T0 + H }, T0);
+    h.clock.advance(10 * 60_000);
+    await h.d.drain();
+    expect(only(h.table.all())).toMatchObject({ status: 'silenced', lastError: `silenced by silence ${s.id} before it was delivered (an earlier attempt failed)` });
+    h.clock.advance(2 * H); // the silence is over when the alert resolves
+    h.resolve(t);
+    await h.d.drain();
+    expect(h.table.all().map((x) => `${x.kind}:${x.status}`)).toEqual(['firing:silenced', 'resolved:delivered']);
+    await new Promise((ok) => setTimeout(ok, 700)); // the late first request has landed too
+    expect(r.requests.map((q) => (q.json.alerts as Array<{ state: string }>)[0]!.state).sort()).toEqual(['firing', 'resolved']);
+  });
+
+  it('when every due row was muted, the timer still wakes for the rows due after them (system clock)', async () => {
+    const r = await receiver();
+    const routes: Route[] = [{ index: 0, matchers: [parseMatcher('stage=upload')], channels: ['webhook'], continue: false, groupWaitMs: 300 }];
+    const h = harness({ webhook: { url: `${r.url}/hook` } }, { clock: systemClock, timers: true, routes });
+    h.fire(undefined, { labels: { stage: 'storage' } }); // due now
+    h.fire([], { labels: { stage: 'upload' } }); // due in 300 ms, through its route
+    new SilenceStore(h.db).add({ matchers: [parseMatcher('stage=storage')], startsAt: 0, endsAt: Date.now() + H }, Date.now());
+    h.d.start(); // mutes the row due now; no send follows that would kick it again
+    const deadline = Date.now() + 10_000; // without its own wake-up the timer sleeps 30 s
+    while (!h.table.all().some((x) => x.status === 'delivered') && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 20));
+    expect(h.table.all().map((x) => `${x.alertKey.replace(/.*stage="(\w+)".*/, '$1')}:${x.status}`)).toEqual(['storage:silenced', 'upload:delivered']);
   });
 
   it('stop() waits for the send in flight and leaves the rest pending; a new dispatcher delivers them', async () => {
