@@ -2,7 +2,9 @@
  * vigil.yaml (DESIGN §4). Every key is optional; unknown keys are errors so a typo is
  * caught at start instead of silently ignored. Durations are strings like 15s / 7d.
  */
-const duration = { type: ['string', 'number'], pattern: '^\\s*(\\d+(\\.\\d+)?(ms|s|m|h|d|w)?)+\\s*$' } as const;
+// Exactly what parseDuration reads (a bare number of seconds, or parts that each have a unit),
+// so a value the schema lets through never fails later without its file:line:col.
+const duration = { type: ['string', 'number'], minimum: 0, pattern: '^\\s*(\\d+(\\.\\d+)?|(\\d+(\\.\\d+)?(ms|s|m|h|d|w))+)\\s*$' } as const;
 
 const channelObject = { type: 'object' } as const;
 

@@ -77,6 +77,11 @@ describe('loadConfig', () => {
       'vigil.yaml:4:18: watch.poll_interval must be at least 50ms',
       'vigil.yaml:5:28: system.sample_interval must be at least 1s',
     ]);
+    // Values only parseDuration used to refuse (without a position) are refused by the schema, located.
+    expect(problems('evaluation_interval: -1\nwatch: { poll_interval: 1s5 }\n')).toEqual([
+      'vigil.yaml:1:22: evaluation_interval must be >= 0',
+      'vigil.yaml:2:25: watch.poll_interval is not a duration (e.g. 15s, 5m, 7d)',
+    ]);
     expect(problems('sessions: { abandon_after: 30s }\n')).toEqual(['vigil.yaml:1:28: sessions.abandon_after must be at least 1m']);
     const c = parseConfigText('evaluation_interval: 1s\nwatch: { reconcile_interval: 100ms, poll_interval: 50ms }\nsessions: { abandon_after: 1m }\n', 'vigil.yaml', {});
     expect(c.watch).toEqual({ mode: 'auto', reconcile_interval_ms: 100, poll_interval_ms: 50 });

@@ -1,16 +1,27 @@
 /**
  * inputs[].format: a configured format is applied to every line of that input (in the parse
- * workers as on the main thread); `auto` detects each line's own.
+ * workers as on the main thread); `auto` detects each line's own. Workers run the built
+ * JavaScript, so the worker case imports the ingest from dist/ (`npm test` builds first).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config/load.js';
-import { buildIngest } from '../../src/ingest/build.js';
-import { openStore } from '../../src/store/db.js';
+import * as srcClock from '../../src/clock.js';
+import * as srcConfig from '../../src/config/load.js';
+import * as srcBuild from '../../src/ingest/build.js';
+import * as srcDb from '../../src/store/db.js';
 import { computeStats } from '../../src/store/stats.js';
+
+type Mods = { clock: typeof srcClock; config: typeof srcConfig; build: typeof srcBuild; db: typeof srcDb };
+const DIST = path.resolve(import.meta.dirname, '../../dist/src');
+
+async function modules(parseWorkers: number): Promise<Mods> {
+  if (parseWorkers === 0) return { clock: srcClock, config: srcConfig, build: srcBuild, db: srcDb };
+  if (!fs.existsSync(path.join(DIST, 'ingest/parse-worker.js'))) throw new Error(`${DIST}/ingest/parse-worker.js is missing: run "npm run build" first (npm test does)`);
+  const imp = (p: string) => import(path.join(DIST, p));
+  return { clock: await imp('clock.js'), config: await imp('config/load.js'), build: await imp('ingest/build.js'), db: await imp('store/db.js') };
+}
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -39,15 +50,18 @@ describe('inputs[].format', () => {
       fs.writeFileSync(path.join(dir, 'plain', 'worker.log'), `${otel}\n`);
       const cfgFile = path.join(dir, 'vigil.yaml');
       fs.writeFileSync(cfgFile, `inputs:\n  - { path: otel/*.log, format: ecs }\n  - { path: plain/*.log }\nstate_dir: state\n`);
-      const config = loadConfig({ file: cfgFile });
+      const m = await modules(parseWorkers);
+      const config = m.config.loadConfig({ file: cfgFile });
       const now = Date.UTC(2026, 10, 22, 12, 0, 0);
-      const db = openStore(':memory:');
-      const { tailer, pipeline } = buildIngest({ config, db, clock: new ManualClock(now), parseWorkers });
+      const db = m.db.openStore(':memory:');
+      const { tailer, pipeline } = m.build.buildIngest({ config, db, clock: new m.clock.ManualClock(now), parseWorkers });
       try {
         tailer.scan();
         while ((await pipeline.drainSome()).more) {
           /* drain */
         }
+        if (parseWorkers > 0) expect(pipeline.chunksToWorkers).toBeGreaterThan(0); // the format crossed to a worker
+        else expect(pipeline.chunksToWorkers).toBe(0);
         const files = db.prepare('SELECT file, format, lines FROM file_stats ORDER BY file').all() as Array<{ file: string; format: string; lines: number }>;
         expect(files.map((f) => [path.relative(dir, f.file), f.format, f.lines])).toEqual([
           ['otel/worker.log', 'ecs', 1],
