@@ -184,6 +184,7 @@ describe('routes', () => {
     insertSession(f.db, { id: 'b', stage: 'upload', first: T0 - 90_000 });
     insertSession(f.db, { id: 'done', first: T0 - HOUR, finished: 1, finishedTs: T0 - 10 * MINUTE });
     insertSession(f.db, { id: 'failed', first: T0 - HOUR, finished: 2, finishedTs: T0 - 10 * MINUTE });
+    insertSession(f.db, { id: 'abandoned', first: T0 - 8 * HOUR, last: T0 - 6 * HOUR - MINUTE }); // quiet for longer than sessions.abandon_after (6h)
     const app = api(f);
     const r = (await app.inject({ url: `${P}/sessions/active`, headers: auth })).json();
     expect(r.total_active).toBe(2);
