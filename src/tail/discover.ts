@@ -2,8 +2,10 @@
  * Discovery: expand the input globs and add every rotated sibling of a matching name
  * (`app.log.1`, `app.log-20261122`, `app.log-2026112213`), whether or not the live file
  * exists right now — between a rename and the writer's reopen there is no `app.log`, and
- * its rotated content must not look deleted. Compressed rotations are never read: their
- * bytes are not the stream's bytes, so offsets would mean nothing.
+ * its rotated content must not look deleted. Compressed rotations are listed apart
+ * (`compressed`; gzip only, the one format Node reads): their bytes are not the stream's
+ * bytes, so the tailer never reads them as a file, only inflated to finish a stream whose
+ * checkpoint they continue (see tailer.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,6 +13,7 @@ import { compileGlob, expandDirs, type CompiledGlob } from './glob.js';
 import type { InputSpec } from './types.js';
 
 const COMPRESSED = /\.(gz|bz2|xz|zst|zip|lz4|Z)$/;
+const GZIP = /\.gz$/;
 const ROTATION = /^(.+?)(?:\.(\d{1,6})|-(\d{8}|\d{10}))$/;
 
 export interface RotationName {
@@ -24,8 +27,9 @@ export function isCompressed(name: string): boolean {
   return COMPRESSED.test(name);
 }
 
+/** `app.log.2.gz` ranks as `app.log.2`: a compressed rotation keeps its place in the family. */
 export function parseRotation(name: string): RotationName {
-  const m = ROTATION.exec(name);
+  const m = ROTATION.exec(name.replace(COMPRESSED, ''));
   if (!m) return { base: name, rank: 0 };
   if (m[2] !== undefined) return { base: m[1]!, rank: Number(m[2]) };
   // YYYYMMDD[HH] as a 10-digit number; subtracting it from a constant ranks older dates higher
@@ -49,6 +53,8 @@ export interface DiscoveredFile {
   size: number;
   /** Index of the first input that matched. */
   input: number;
+  /** A gzip-compressed rotation (`app.log.2.gz`): never read as a file. */
+  compressed?: true;
 }
 
 export interface DiscoveryResult {
@@ -86,11 +92,12 @@ export class Discovery {
         const names = list(dir);
         if (!names) continue;
         for (const name of names) {
-          if (isCompressed(name)) continue;
+          const compressed = isCompressed(name);
+          if (compressed && !GZIP.test(name)) continue;
           // A name matching the glob may itself be a rotation (glob `*.log*`): family and order
           // still come from the name.
           const r = parseRotation(name);
-          if (!g.matchName(name) && (r.rank === 0 || !g.matchName(r.base))) continue;
+          if (compressed ? r.rank === 0 || !g.matchName(r.base) : !g.matchName(name) && (r.rank === 0 || !g.matchName(r.base))) continue;
           const family = r.base;
           const rank = r.rank;
           const p = path.join(dir, name);
@@ -106,7 +113,7 @@ export class Discovery {
           const id = `${st.dev}:${st.ino}`;
           if (seen.has(id)) continue;
           seen.add(id);
-          files.push({ path: p, family: path.join(dir, family), rank, dev: st.dev, ino: st.ino, size: st.size, input });
+          files.push({ path: p, family: path.join(dir, family), rank, dev: st.dev, ino: st.ino, size: st.size, input, ...(compressed ? { compressed: true as const } : {}) });
         }
       }
     });

@@ -18,6 +18,11 @@ export interface FileRef {
 
 export class TailStream {
   fd: number | null = null;
+  /**
+   * The inflated content of a compressed rotation this stream is finishing (bindInflated),
+   * read from memory instead of a descriptor; dropped once read to its end.
+   */
+  inflated: Buffer | null = null;
   path: string;
   family: string;
   rank = 0;
@@ -93,7 +98,7 @@ export class TailStream {
     this.unboundAt = now;
   }
 
-  bind(fd: number, file: FileRef, size: number, now: number): void {
+  bind(fd: number | null, file: FileRef, size: number, now: number): void {
     this.closeFd();
     this.fd = fd;
     this.path = file.path;
@@ -116,6 +121,20 @@ export class TailStream {
     this.lastGrowthAt = now;
   }
 
+  /**
+   * Bind to a compressed rotation of this stream's file, given inflated: the rest of the
+   * content is read from memory at the same offsets (the inflated bytes are the file's bytes).
+   */
+  bindInflated(content: Buffer, file: FileRef, now: number): void {
+    this.bind(null, file, content.length, now);
+    this.inflated = content;
+  }
+
+  /** Bound to content: a descriptor, or an inflated compressed rotation. */
+  get bound(): boolean {
+    return this.fd !== null || this.inflated !== null;
+  }
+
   /** Record a size from fstat. */
   observeSize(size: number, now: number): void {
     if (size > this.knownSize) this.lastGrowthAt = now;
@@ -124,7 +143,7 @@ export class TailStream {
   }
 
   pending(): boolean {
-    if (this.fd === null || this.ioBlocked) return false;
+    if (!this.bound || this.ioBlocked) return false;
     if (this.moreLikely) return true;
     return this.knownSize > this.offset && this.knownSize > this.heldUntil;
   }
@@ -132,7 +151,7 @@ export class TailStream {
   /** Read one chunk at the offset and deliver its complete lines. Throws on I/O errors. */
   read(buf: Buffer, len: number, maxLineBytes: number, sink: LineSink, now: number): { lines: number; bytes: number; atEof: boolean } {
     const start = this.offset;
-    const n = fs.readSync(this.fd!, buf, 0, len, start);
+    const n = this.inflated !== null ? this.inflated.copy(buf, 0, Math.min(start, this.inflated.length), Math.min(start + len, this.inflated.length)) : fs.readSync(this.fd!, buf, 0, len, start);
     sink.begin?.(this.path, start);
     const out = splitChunk(buf.subarray(0, n), this.skipping, maxLineBytes, sink, this.path);
     this.offset = start + out.consumed;
@@ -159,7 +178,7 @@ export class TailStream {
       ino: this.ino,
       offset: this.offset,
       skipping: this.skipping,
-      size_at_checkpoint: this.fd === null ? this.sizeAtCheckpoint : this.lastSize,
+      size_at_checkpoint: this.bound ? this.lastSize : this.sizeAtCheckpoint,
     };
   }
 
@@ -177,6 +196,7 @@ export class TailStream {
   }
 
   closeFd(): void {
+    this.inflated = null;
     if (this.fd === null) return;
     try {
       fs.closeSync(this.fd);

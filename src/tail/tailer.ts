@@ -21,12 +21,17 @@
  *   stream is released (takeReleased() tells the caller to drop its checkpoint).
  * - restart: a checkpoint finds its file by fingerprint whatever the file is now called;
  *   on its old inode if that inode did not shrink, else on a same-family file.
+ * - compressed while stopped or behind (logrotate `compress`): a checkpoint whose file is
+ *   only left as `app.log.N.gz` is finished from the inflated content at its offset. A
+ *   compressed file that continues no checkpoint is not read (its lines were read under
+ *   its old name, or predate vigil).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { systemClock } from '../clock.js';
 import { Discovery, logicalName, parseRotation, type DiscoveredFile } from './discover.js';
-import { fingerprintFd, fingerprintPath, isSaltedKey, keyFingerprint, saltedKey } from './fingerprint.js';
+import { gzipHead, inflateFile, INFLATE_MAX_BYTES, type GzipHead } from './compressed.js';
+import { fingerprintFd, fingerprintOf, fingerprintPath, isSaltedKey, keyFingerprint, saltedKey } from './fingerprint.js';
 import { TailStream, type FileRef } from './stream.js';
 import type { Checkpoint, FileStatus, InputSpec, LineSink, ReadResult, TailerOptions, TailLog } from './types.js';
 
@@ -72,6 +77,11 @@ export class Tailer {
   private readonly checkpointFamilies = new Set<string>();
   private readonly ioErrors = new Map<string, string>();
   private readonly shadowsLogged = new Set<string>();
+  /** gzipHead of compressed rotations by dev:ino:size (they do not change; bounded). */
+  private readonly gzipHeads = new Map<string, GzipHead | null>();
+  private readonly tooLargeLogged = new Set<string>();
+  /** `key dev:ino` of compressed rotations a stream has read to their end (one may end in a partial line). */
+  private readonly inflatedDone = new Set<string>();
   private scans = 0;
   /** Something could not be examined in this scan: do not conclude that a checkpoint's file is gone. */
   private incomplete = false;
@@ -118,7 +128,7 @@ export class Tailer {
     this.refreshBound(byInode, now);
 
     for (const f of found) {
-      if (f.claimed) continue;
+      if (f.claimed || f.compressed) continue; // compressed: never a file to read, see finishFromCompressed
       try {
         f.fp = fingerprintPath(f.path);
         this.ioOk(f.path);
@@ -132,9 +142,19 @@ export class Tailer {
     }
 
     this.bindUnbound(found, now);
+    this.finishFromCompressed(found, now);
     this.bindNewFiles(found, now);
 
     for (const s of [...this.streams.values()]) {
+      if (s.inflated !== null && !s.pending()) {
+        // Compressed content never grows: once read, keep only the key and offset (as a file
+        // gone out of view) so the same rotation is not inflated again.
+        this.log('info', 'compressed rotation read to its end', { fingerprint: s.key, path: s.path, offset: s.offset });
+        if (this.inflatedDone.size >= 1000) this.inflatedDone.clear();
+        this.inflatedDone.add(`${s.key} ${inodeId(s.dev, s.ino)}`);
+        s.unbind('away', now);
+        continue;
+      }
       if (s.unbound !== null) s.unboundScans++;
       if ((s.unbound === 'restored' || s.unbound === 'away') && this.isForgotten(s, now)) {
         this.log('info', 'file not seen for a long time; its checkpoint is dropped', { fingerprint: s.key, path: s.path, offset: s.offset, unseenMs: now - s.unboundAt });
@@ -207,7 +227,7 @@ export class Tailer {
   }
 
   files(): FileStatus[] {
-    return [...this.streams.values()].filter((s) => s.fd !== null).map((s) => s.status());
+    return [...this.streams.values()].filter((s) => s.bound).map((s) => s.status());
   }
 
   close(): void {
@@ -327,6 +347,75 @@ export class Tailer {
         this.release(s);
       }
     }
+  }
+
+  /**
+   * A checkpoint's file not found as such (restored, or gone out of view) may have been
+   * compressed by logrotate meanwhile: a gzip rotation of the same family whose inflated
+   * content starts with the stream's first line and holds more than the stream had seen
+   * is that file. The stream reads on from its offset in the inflated content.
+   */
+  private finishFromCompressed(found: Found[], now: number): void {
+    const waiting = [...this.streams.values()].filter((s) => s.unbound === 'restored' || s.unbound === 'away');
+    if (waiting.length === 0) return;
+    const gz = found.filter((f) => f.compressed && !f.claimed);
+    for (const s of waiting) {
+      for (const f of gz) {
+        if (f.claimed || f.family !== s.family) continue;
+        const head = this.gzipHeadOf(f);
+        if (head === null || head.fp !== s.headFp || head.size <= s.offset || this.inflatedDone.has(`${s.key} ${inodeId(f.dev, f.ino)}`)) continue;
+        if (head.size > INFLATE_MAX_BYTES) {
+          if (!this.tooLargeLogged.has(f.path)) {
+            this.tooLargeLogged.add(f.path);
+            this.log('warn', 'a compressed rotation holds unread lines but is too large to inflate; they are not read', {
+              code: 'VIGIL_TAIL_IO',
+              fingerprint: s.key,
+              path: f.path,
+              offset: s.offset,
+              inflatedBytes: head.size,
+              limit: INFLATE_MAX_BYTES,
+            });
+          }
+          continue;
+        }
+        let content: Buffer;
+        try {
+          content = inflateFile(f.path);
+        } catch (e) {
+          const err = e as NodeJS.ErrnoException;
+          if (err.code === 'ENOENT') continue;
+          this.log('warn', `cannot inflate ${f.path}: ${err.message}`, { code: 'VIGIL_TAIL_IO', path: f.path });
+          this.gzipHeads.set(`${f.dev}:${f.ino}:${f.size}`, null); // corrupt: do not retry it every scan
+          continue;
+        }
+        if (content.length <= s.offset || fingerprintOf(content, content.length) !== s.headFp) continue;
+        this.log('info', 'file was compressed before it was read to its end; reading on from the compressed rotation', {
+          fingerprint: s.key,
+          path: f.path,
+          offset: s.offset,
+          inflatedBytes: content.length,
+        });
+        s.bindInflated(content, f, now);
+        f.claimed = true;
+        break;
+      }
+    }
+  }
+
+  private gzipHeadOf(f: Found): GzipHead | null {
+    const id = `${f.dev}:${f.ino}:${f.size}`;
+    if (this.gzipHeads.has(id)) return this.gzipHeads.get(id)!;
+    let head: GzipHead | null;
+    try {
+      head = gzipHead(f.path);
+    } catch (e) {
+      const err = errnoOf(e);
+      if (err.code !== 'ENOENT') this.ioError(f.path, 'read', err);
+      return null; // not cached: try again next scan
+    }
+    if (this.gzipHeads.size >= 1000) this.gzipHeads.clear();
+    this.gzipHeads.set(id, head);
+    return head;
   }
 
   /** Files no stream owns: a shadow copy of a bound stream, or a new stream. */

@@ -35,16 +35,18 @@ describe('Discovery', () => {
   afterEach(() => rmDir(dir));
   const touch = (name: string) => fs.writeFileSync(path.join(dir, name), 'x\n');
 
-  it('adds rotated siblings, skips compressed ones, other names and directories', () => {
+  it('adds rotated siblings (gzip ones marked compressed), skips other compressed ones, other names and directories', () => {
     for (const n of ['app.log', 'app.log.1', 'app.log.2', 'app.log-20261122', 'app.log-2026112213', 'app.log.3.gz', 'app.log-20261120.xz', 'app.log.4.zst', 'notes.txt', 'app.log.bak', 'errors.log.1'])
       touch(n);
     fs.mkdirSync(path.join(dir, 'dir.log'));
     const r = new Discovery([{ path: path.join(dir, '*.log') }]).run();
     expect(r.errors).toEqual([]);
     const byName = Object.fromEntries(r.files.map((f) => [path.basename(f.path), f]));
-    expect(Object.keys(byName).sort()).toEqual(['app.log', 'app.log-20261122', 'app.log-2026112213', 'app.log.1', 'app.log.2', 'errors.log.1']);
+    expect(Object.keys(byName).sort()).toEqual(['app.log', 'app.log-20261122', 'app.log-2026112213', 'app.log.1', 'app.log.2', 'app.log.3.gz', 'errors.log.1']);
     expect(byName['app.log.2']!.family).toBe(path.join(dir, 'app.log'));
     expect(byName['app.log.2']!.rank).toBe(2);
+    expect(r.files.filter((f) => f.compressed).map((f) => path.basename(f.path))).toEqual(['app.log.3.gz']);
+    expect(byName['app.log.3.gz']).toMatchObject({ family: path.join(dir, 'app.log'), rank: 3 }); // it keeps its place
     // A rotation is followed even while its live name does not exist.
     expect(byName['errors.log.1']!.family).toBe(path.join(dir, 'errors.log'));
   });

@@ -1,14 +1,15 @@
 /**
  * Real writers and real rotators against the tailer, polled on a short timer the way the
  * ingest loop drives it: Python's RotatingFileHandler (rename rotation from inside the
- * writer) and Debian's logrotate (copytruncate and create, forced mid-write).
+ * writer) and Debian's logrotate (copytruncate and create, forced mid-write; compress while
+ * vigil is stopped).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Harness, range, rmDir, tempDir } from './helpers.js';
+import { append, Harness, range, rmDir, tempDir } from './helpers.js';
 
 const hasPython = spawnSync('python3', ['-c', 'import logging.handlers'], { stdio: 'ignore' }).status === 0;
 const logrotateBin = ['/usr/sbin/logrotate', '/sbin/logrotate'].find((p) => fs.existsSync(p));
@@ -130,6 +131,35 @@ describe('real writers', () => {
     expect(h.sink.numbers()).toEqual(range(1, 2000));
     h.close();
   });
+
+  for (const delay of [false, true]) {
+    const rotations = delay ? 2 : 1;
+    it.skipIf(!logrotateBin)(
+      `logrotate compress${delay ? ' + delaycompress' : ''}, ${rotations} rotation(s) while vigil is stopped: exactly 1..N once each, in order`,
+      () => {
+        const logs = path.join(dir, 'logs');
+        fs.mkdirSync(logs);
+        const log = path.join(logs, 'app.log');
+        const conf = path.join(dir, 'logrotate.conf');
+        fs.writeFileSync(conf, `${log} {\n  create\n  rotate 5\n  missingok\n  compress\n${delay ? '  delaycompress\n' : ''}}\n`);
+        const h = new Harness({ inputs: [{ path: path.join(logs, '*.log') }], orphanGraceMs: 0 });
+        append(log, 1, 300);
+        h.pump();
+        h.tailer.close(); // vigil stops with lines 1..300 read
+        append(log, 301, 500); // written while it is stopped
+        for (let i = 1; i <= rotations; i++) {
+          rotate(conf, path.join(dir, 'state'));
+          append(log, 500 + (i - 1) * 100 + 1, 500 + i * 100);
+        }
+        const last = 500 + rotations * 100;
+        expect(fs.readdirSync(logs).filter((n) => n.endsWith('.gz'))).toHaveLength(1); // the file vigil was reading is only left compressed
+        h.restart();
+        for (let i = 0; i < 3; i++) h.pump();
+        expect(h.sink.numbers()).toEqual(range(1, last));
+        h.close();
+      },
+    );
+  }
 
   it.skipIf(!hasPython)('RotatingFileHandler with a restart in the middle: nothing lost, nothing twice', async () => {
     fs.mkdirSync(path.join(dir, 'logs'));

@@ -540,6 +540,92 @@ describe('rotation', () => {
   });
 });
 
+describe('compressed rotations (logrotate compress)', () => {
+  /** Rotate like logrotate with `compress`: app.log → app.log.1.gz (gzip writes a new file, the plain one goes). */
+  const compressRotate = (from: string, to: string) => {
+    fs.writeFileSync(to, zlib.gzipSync(fs.readFileSync(from)));
+    fs.unlinkSync(from);
+  };
+
+  it('a file compressed while vigil was stopped is finished from the .gz at its offset: nothing lost, nothing twice', () => {
+    const h = new Harness({ inputs: input() });
+    append(log, 1, 40);
+    expect(h.pump()).toBe(40);
+    h.tailer.close(); // stopped
+    append(log, 41, 60); // written while stopped
+    compressRotate(log, `${log}.1.gz`);
+    append(log, 61, 70); // the new live file
+    h.restart();
+    h.pump();
+    expect(h.sink.numbers()).toEqual(range(1, 70));
+    expect(h.logs.some((l) => l.msg.startsWith('file was compressed before it was read to its end'))).toBe(true);
+    // Read to its end, the rotation is not inflated or read again, whatever it is renamed to.
+    fs.renameSync(`${log}.1.gz`, `${log}.2.gz`);
+    h.clock += 10_000;
+    h.pump();
+    h.restart();
+    h.pump();
+    expect(h.sink.numbers()).toEqual(range(1, 70));
+    h.close();
+  });
+
+  it('two rotations while stopped (compress + delaycompress): the .gz and the plain .1 are each read once, oldest first', () => {
+    const h = new Harness({ inputs: input() });
+    append(log, 1, 10);
+    h.pump();
+    h.tailer.close();
+    append(log, 11, 20);
+    fs.renameSync(log, `${log}.1`); // first rotation: delaycompress keeps .1 plain
+    append(log, 21, 30);
+    compressRotate(`${log}.1`, `${log}.2.gz`); // second rotation: .1 is compressed to .2.gz
+    fs.renameSync(log, `${log}.1`);
+    append(log, 31, 40);
+    h.restart();
+    h.pump();
+    expect(h.sink.numbers()).toEqual(range(1, 40));
+    h.close();
+  });
+
+  it('a crash while reading the inflated content resumes from the checkpoint inside it', () => {
+    const h = new Harness({ inputs: input(), readChunkBytes: 4096, maxLineBytes: 1024 });
+    append(log, 1, 10);
+    h.pump();
+    h.tailer.close();
+    append(log, 11, 400);
+    compressRotate(log, `${log}.1.gz`);
+    h.restart();
+    h.tailer.scan();
+    const r = h.tailer.readNext(h.sink, 4096)!; // one chunk of the inflated content, then a crash
+    h.committed.set(r.streamId, r.checkpoint);
+    expect(r.checkpoint.path).toBe(`${log}.1.gz`);
+    const readBefore = h.sink.numbers().length;
+    expect(readBefore).toBeGreaterThan(10);
+    expect(readBefore).toBeLessThan(400);
+    h.restart();
+    h.pump();
+    expect(h.sink.numbers()).toEqual(range(1, 400));
+    h.close();
+  });
+
+  it('a compressed file that continues no checkpoint is not read, and a corrupt one is skipped with a warning', () => {
+    const h = new Harness({ inputs: input() });
+    append(log, 1, 10);
+    h.pump();
+    h.tailer.close();
+    append(log, 11, 2000);
+    const gz = zlib.gzipSync(fs.readFileSync(log));
+    fs.writeFileSync(`${log}.1.gz`, Buffer.concat([gz.subarray(0, gz.length >> 1), gz.subarray(gz.length - 8)])); // its middle is missing
+    fs.unlinkSync(log);
+    fs.writeFileSync(`${log}.3.gz`, zlib.gzipSync(lines(500, 510))); // unrelated history
+    append(log, 21, 25);
+    h.restart();
+    for (let i = 0; i < 3; i++) h.pump(); // the family waits two scans for the checkpoint's file, as when it is gone
+    expect(h.sink.numbers()).toEqual([...range(1, 10), ...range(21, 25)]);
+    expect(h.logs.some((l) => l.level === 'warn' && l.msg.startsWith(`cannot inflate ${log}.1.gz`))).toBe(true);
+    h.close();
+  });
+});
+
 describe('identity', () => {
   it('a file with no complete first line under 1024 bytes is not read yet', () => {
     const h = new Harness({ inputs: input() });
