@@ -185,10 +185,10 @@ export class BatchWriter {
       INSERT INTO last_seen (kind, name, event_ts) VALUES (@kind, @name, @eventTs)
       ON CONFLICT (kind, name) DO UPDATE SET event_ts = max(event_ts, excluded.event_ts)`);
     this.upsertCheckpoint = db.prepare(`
-      INSERT INTO checkpoints (fingerprint, path, dev, ino, offset, skipping, size_seen, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      INSERT INTO checkpoints (fingerprint, path, dev, ino, offset, skipping, size_seen, updated_at, tail)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (fingerprint) DO UPDATE SET path = excluded.path, dev = excluded.dev, ino = excluded.ino,
-        offset = excluded.offset, skipping = excluded.skipping, size_seen = excluded.size_seen, updated_at = excluded.updated_at`);
+        offset = excluded.offset, skipping = excluded.skipping, size_seen = excluded.size_seen, updated_at = excluded.updated_at, tail = excluded.tail`);
     this.deleteCheckpoint = db.prepare(`DELETE FROM checkpoints WHERE fingerprint = ?`);
     this.tx = db.transaction((b: Batch) => this.write(b));
     // A catch-up batch rewrites pages all over the sessions table, more than the default
@@ -221,7 +221,7 @@ export class BatchWriter {
     }
     for (const l of b.lastSeen.values()) this.upsertLastSeen.run(l);
     for (const c of b.checkpoints.values()) {
-      this.upsertCheckpoint.run(c.fingerprint, c.path, c.dev, c.ino, c.offset, c.skipping ? 1 : 0, c.size_at_checkpoint ?? null, c.updatedAt);
+      this.upsertCheckpoint.run(c.fingerprint, c.path, c.dev, c.ino, c.offset, c.skipping ? 1 : 0, c.size_at_checkpoint ?? null, c.updatedAt, c.tail ?? null);
     }
     for (const fp of b.released) this.deleteCheckpoint.run(fp);
   }
@@ -299,8 +299,8 @@ function rollInto(into: Map<string, Rollup>, c: WindowCell, res: number): void {
 
 /** The checkpoints of the last run, in the tailer's shape. */
 export function loadCheckpoints(db: DB): Checkpoint[] {
-  const rows = db.prepare(`SELECT fingerprint, path, dev, ino, offset, skipping, size_seen AS sizeSeen FROM checkpoints`).all() as Array<
-    Omit<Checkpoint, 'skipping' | 'size_at_checkpoint'> & { skipping: number; sizeSeen: number | null }
+  const rows = db.prepare(`SELECT fingerprint, path, dev, ino, offset, skipping, size_seen AS sizeSeen, tail FROM checkpoints`).all() as Array<
+    Omit<Checkpoint, 'skipping' | 'size_at_checkpoint' | 'tail'> & { skipping: number; sizeSeen: number | null; tail: string | null }
   >;
   return rows.map((r) => ({
     fingerprint: r.fingerprint,
@@ -310,6 +310,7 @@ export function loadCheckpoints(db: DB): Checkpoint[] {
     offset: r.offset,
     skipping: r.skipping === 1,
     ...(r.sizeSeen !== null ? { size_at_checkpoint: r.sizeSeen } : {}),
+    ...(r.tail !== null ? { tail: r.tail } : {}),
   }));
 }
 

@@ -175,4 +175,8 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX silences_ends ON silences(ends_at);
   `,
+  // 3: what a checkpoint's last bytes were, so a compressed rotation is recognised by its content
+  `
+  ALTER TABLE checkpoints ADD COLUMN tail TEXT; -- hash of the 64 bytes before offset (NULL: written before this column)
+  `,
 ];

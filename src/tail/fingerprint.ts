@@ -40,6 +40,14 @@ export function fingerprintPath(p: string): string | null {
   }
 }
 
+/** Bytes before a checkpoint's offset that its `tail` hash covers. */
+export const TAIL_BYTES = 64;
+
+/** Hash of a checkpoint's tail: the (up to) TAIL_BYTES bytes before its offset, given as `content`. */
+export function tailHash(content: Buffer): string {
+  return createHash('sha1').update(content).digest('hex').slice(0, 20);
+}
+
 /** The key for a stream whose fingerprint is already used by another stream. */
 export function saltedKey(fp: string, dev: number, ino: number, n = 0): string {
   return n === 0 ? `${fp}@${dev}:${ino}` : `${fp}@${dev}:${ino}:${n}`;

@@ -3,6 +3,7 @@
  * holds it now, read through a descriptor kept open across renames and deletion.
  */
 import * as fs from 'node:fs';
+import { TAIL_BYTES, tailHash } from './fingerprint.js';
 import { splitChunk } from './split.js';
 import type { Checkpoint, FileStatus, LineSink } from './types.js';
 
@@ -66,6 +67,9 @@ export class TailStream {
   sizeAtCheckpoint = 0;
   /** The inode a truncated stream must not rebind to (the truncated file itself). */
   excludeInode: string | null = null;
+  /** Checkpoint `tail` (see types.ts) and the offset it was taken at; carried over while unbound. */
+  tail: string | undefined;
+  private tailAt = -1;
 
   constructor(
     readonly key: string,
@@ -170,7 +174,28 @@ export class TailStream {
     return { lines: out.lines, bytes: out.consumed, atEof };
   }
 
+  /** The tail hash at the current offset, read from the content when bound (one pread of TAIL_BYTES at most). */
+  private currentTail(): string | undefined {
+    if (this.tailAt === this.offset || !this.bound) return this.tail;
+    const from = Math.max(0, this.offset - TAIL_BYTES);
+    try {
+      let bytes: Buffer;
+      if (this.inflated !== null) bytes = this.inflated.subarray(from, this.offset);
+      else {
+        bytes = Buffer.allocUnsafe(this.offset - from);
+        const n = fs.readSync(this.fd!, bytes, 0, bytes.length, from);
+        if (n !== bytes.length) throw new Error('short read');
+      }
+      this.tail = tailHash(bytes);
+    } catch {
+      this.tail = undefined; // unknown, not wrong: the stream is then matched as before tails existed
+    }
+    this.tailAt = this.offset;
+    return this.tail;
+  }
+
   checkpoint(): Checkpoint {
+    const tail = this.currentTail();
     return {
       fingerprint: this.key,
       path: this.path,
@@ -179,6 +204,7 @@ export class TailStream {
       offset: this.offset,
       skipping: this.skipping,
       size_at_checkpoint: this.bound ? this.lastSize : this.sizeAtCheckpoint,
+      ...(tail !== undefined ? { tail } : {}),
     };
   }
 

@@ -29,9 +29,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { systemClock } from '../clock.js';
-import { Discovery, logicalName, parseRotation, type DiscoveredFile } from './discover.js';
+import { Discovery, isCompressed, logicalName, parseRotation, type DiscoveredFile } from './discover.js';
 import { gzipHead, inflateFile, INFLATE_MAX_BYTES, type GzipHead } from './compressed.js';
-import { fingerprintFd, fingerprintOf, fingerprintPath, isSaltedKey, keyFingerprint, saltedKey } from './fingerprint.js';
+import { fingerprintFd, fingerprintOf, fingerprintPath, isSaltedKey, keyFingerprint, saltedKey, TAIL_BYTES, tailHash } from './fingerprint.js';
 import { TailStream, type FileRef } from './stream.js';
 import type { Checkpoint, FileStatus, InputSpec, LineSink, ReadResult, TailerOptions, TailLog } from './types.js';
 
@@ -80,8 +80,8 @@ export class Tailer {
   /** gzipHead of compressed rotations by dev:ino:size (they do not change; bounded). */
   private readonly gzipHeads = new Map<string, GzipHead | null>();
   private readonly tooLargeLogged = new Set<string>();
-  /** `key dev:ino` of compressed rotations a stream has read to their end (one may end in a partial line). */
-  private readonly inflatedDone = new Set<string>();
+  /** `key dev:ino`: compressed rotations settled for a stream (read to their end, or found to be another file): not inflated again. */
+  private readonly gzSettled = new Set<string>();
   private scans = 0;
   /** Something could not be examined in this scan: do not conclude that a checkpoint's file is gone. */
   private incomplete = false;
@@ -106,6 +106,7 @@ export class Tailer {
       const ref: FileRef = { path: cp.path, family, rank: parseRotation(path.basename(cp.path)).rank, dev: cp.dev, ino: cp.ino, input: -1 };
       const s = new TailStream(cp.fingerprint, keyFingerprint(cp.fingerprint), ref, cp.offset, cp.skipping, 'restored', t);
       s.sizeAtCheckpoint = cp.size_at_checkpoint ?? cp.offset;
+      s.tail = cp.tail;
       this.streams.set(cp.fingerprint, s);
       this.checkpointFamilies.add(family);
     }
@@ -150,8 +151,7 @@ export class Tailer {
         // Compressed content never grows: once read, keep only the key and offset (as a file
         // gone out of view) so the same rotation is not inflated again.
         this.log('info', 'compressed rotation read to its end', { fingerprint: s.key, path: s.path, offset: s.offset });
-        if (this.inflatedDone.size >= 1000) this.inflatedDone.clear();
-        this.inflatedDone.add(`${s.key} ${inodeId(s.dev, s.ino)}`);
+        this.settleGz(s.key, s);
         s.unbind('away', now);
         continue;
       }
@@ -209,6 +209,8 @@ export class Tailer {
     }
     s.offset = checkpoint.offset;
     s.skipping = checkpoint.skipping;
+    // A compressed rotation marked read to its end is not, any more.
+    for (const k of this.gzSettled) if (k.startsWith(`${s.key} `)) this.gzSettled.delete(k);
     s.heldUntil = 0;
     s.moreLikely = true;
     return true;
@@ -257,6 +259,16 @@ export class Tailer {
   /** Follow bound inodes to their current names; detect truncation and rewriting. */
   private refreshBound(byInode: Map<string, Found>, now: number): void {
     for (const s of this.streams.values()) {
+      if (s.inflated !== null) {
+        // Reading a .gz from memory: it stays this stream's (never a candidate for another), under its current name.
+        const f = byInode.get(inodeId(s.dev, s.ino));
+        if (f?.compressed) {
+          f.claimed = true;
+          s.path = f.path;
+          s.rank = f.rank;
+        }
+        continue;
+      }
       if (s.fd === null) continue;
       const id = inodeId(s.dev, s.ino);
       const f = byInode.get(id);
@@ -350,20 +362,32 @@ export class Tailer {
   }
 
   /**
-   * A checkpoint's file not found as such (restored, or gone out of view) may have been
-   * compressed by logrotate meanwhile: a gzip rotation of the same family whose inflated
-   * content starts with the stream's first line and holds more than the stream had seen
-   * is that file. The stream reads on from its offset in the inflated content.
+   * A checkpoint's file not found after a restart may have been compressed by logrotate
+   * meanwhile: a gzip rotation of the same family whose inflated content starts with the
+   * stream's first line and holds more than the stream had read is that file, and the stream
+   * reads on from its offset in the inflated content — provided the bytes before that offset
+   * are the ones the checkpoint recorded (its `tail`), so a file that merely begins with the
+   * same line (a header) is never taken for it. A checkpoint written before tails existed is
+   * matched only when unambiguous: its key is not salted and no other stream of the family
+   * has the same first line. A stream that was already reading a .gz matches only that .gz
+   * (its inode: logrotate renames, it does not copy). One inflated stream at a time, so
+   * memory holds at most INFLATE_MAX_BYTES of inflated content.
    */
   private finishFromCompressed(found: Found[], now: number): void {
-    const waiting = [...this.streams.values()].filter((s) => s.unbound === 'restored' || s.unbound === 'away');
+    const streams = [...this.streams.values()];
+    if (streams.some((s) => s.inflated !== null)) return;
+    const waiting = streams.filter((s) => s.unbound === 'restored' || (s.unbound === 'away' && isCompressed(s.path)));
     if (waiting.length === 0) return;
     const gz = found.filter((f) => f.compressed && !f.claimed);
     for (const s of waiting) {
+      const onItsGz = isCompressed(s.path);
+      const ambiguous = isSaltedKey(s.key) || streams.some((o) => o !== s && o.family === s.family && o.headFp === s.headFp);
+      if (!onItsGz && s.tail === undefined && ambiguous) continue;
       for (const f of gz) {
         if (f.claimed || f.family !== s.family) continue;
+        if (onItsGz && (f.dev !== s.dev || f.ino !== s.ino)) continue;
         const head = this.gzipHeadOf(f);
-        if (head === null || head.fp !== s.headFp || head.size <= s.offset || this.inflatedDone.has(`${s.key} ${inodeId(f.dev, f.ino)}`)) continue;
+        if (head === null || head.fp !== s.headFp || head.size <= s.offset || this.gzSettled.has(`${s.key} ${inodeId(f.dev, f.ino)}`)) continue;
         if (head.size > INFLATE_MAX_BYTES) {
           if (!this.tooLargeLogged.has(f.path)) {
             this.tooLargeLogged.add(f.path);
@@ -389,6 +413,11 @@ export class Tailer {
           continue;
         }
         if (content.length <= s.offset || fingerprintOf(content, content.length) !== s.headFp) continue;
+        if (s.tail !== undefined && tailHash(content.subarray(Math.max(0, s.offset - TAIL_BYTES), s.offset)) !== s.tail) {
+          this.log('debug', 'a compressed rotation begins like a checkpoint\'s file but is another file', { fingerprint: s.key, path: f.path });
+          this.settleGz(s.key, f);
+          continue;
+        }
         this.log('info', 'file was compressed before it was read to its end; reading on from the compressed rotation', {
           fingerprint: s.key,
           path: f.path,
@@ -397,9 +426,14 @@ export class Tailer {
         });
         s.bindInflated(content, f, now);
         f.claimed = true;
-        break;
+        return;
       }
     }
+  }
+
+  private settleGz(key: string, file: { dev: number; ino: number }): void {
+    if (this.gzSettled.size >= 1000) this.gzSettled.clear();
+    this.gzSettled.add(`${key} ${inodeId(file.dev, file.ino)}`);
   }
 
   private gzipHeadOf(f: Found): GzipHead | null {

@@ -34,6 +34,12 @@ export interface Checkpoint {
   skipping: boolean;
   /** Largest size seen for the bound inode: a smaller size at restart means it was truncated. */
   size_at_checkpoint?: number;
+  /**
+   * Hash of the TAIL_BYTES bytes before `offset` (fingerprint.ts tailHash). Tells the file's
+   * own content from another file that begins with the same line, e.g. when finishing a stream
+   * from a compressed rotation. Absent in checkpoints written before it existed.
+   */
+  tail?: string;
 }
 
 export interface LineSink {
