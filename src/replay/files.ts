@@ -39,6 +39,8 @@ export function expandInputs(paths: readonly string[]): LogicalFile[] {
       throw new VigilError('VIGIL_TAIL_IO', `${p}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { cause: e });
     }
     if (!st.isDirectory()) {
+      // Read as text, its compressed bytes would be counted as thousands of rejected lines.
+      if (isCompressed(p)) throw new VigilError('VIGIL_TAIL_IO', `${p}: compressed files are not replayed; decompress it first (gunzip -k ${p})`);
       push({ name: logicalName(p), parts: [p] });
       continue;
     }

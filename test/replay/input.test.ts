@@ -45,6 +45,12 @@ describe('expandInputs', () => {
     expect(expandInputs([path.join(d, 'app.log.2')])).toEqual([{ name: path.join(d, 'app.log'), parts: [path.join(d, 'app.log.2')] }]);
     expect(() => expandInputs([path.join(d, 'nope.log')])).toThrow(/nope\.log: cannot read \(ENOENT\)/);
   });
+
+  it('refuses a compressed file given by name, saying how to replay it', () => {
+    const d = tmp();
+    fs.writeFileSync(path.join(d, 'app.log.3.gz'), '');
+    expect(() => expandInputs([path.join(d, 'app.log.3.gz')])).toThrow(/app\.log\.3\.gz: compressed files are not replayed; decompress it first \(gunzip -k /);
+  });
 });
 
 describe('FileLineSource', () => {
