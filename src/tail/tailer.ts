@@ -471,14 +471,35 @@ export class Tailer {
   }
 
   /**
-   * The live stream a file is a copy of: same first line, same family, another inode. A stream
-   * whose file was deleted owns no copies: a new file starting with the same line is new content.
+   * The live stream a file is a copy of: same first line, same family, another inode, and the
+   * same bytes where both have content (the TAIL_BYTES before the shorter one's end), so a new
+   * file that only begins with the same header line is not a copy. A stream whose file was
+   * deleted owns no copies: a new file starting with the same line is new content.
    */
   private ownerOf(f: Found): TailStream | undefined {
     for (const s of this.streams.values()) {
-      if (s.fd !== null && s.vanishedAt === null && s.headFp === f.fp && s.family === f.family && (s.dev !== f.dev || s.ino !== f.ino)) return s;
+      if (s.fd !== null && s.vanishedAt === null && s.headFp === f.fp && s.family === f.family && (s.dev !== f.dev || s.ino !== f.ino) && this.sameBytes(s, f)) return s;
     }
     return undefined;
+  }
+
+  /** Whether `f` holds the stream's bytes before min(both sizes); on an I/O error, assumed (it is looked at again next scan). */
+  private sameBytes(s: TailStream, f: Found): boolean {
+    const end = Math.min(s.lastSize, f.size);
+    const from = Math.max(0, end - TAIL_BYTES);
+    const a = Buffer.alloc(end - from);
+    const b = Buffer.alloc(end - from);
+    let fd: number | null = null;
+    try {
+      if (fs.readSync(s.fd!, a, 0, a.length, from) !== a.length) return true;
+      fd = fs.openSync(f.path, 'r');
+      if (fs.readSync(fd, b, 0, b.length, from) !== b.length) return true;
+    } catch {
+      return true;
+    } finally {
+      if (fd !== null) fs.closeSync(fd);
+    }
+    return a.equals(b);
   }
 
   private newStream(f: Found, now: number): void {

@@ -242,6 +242,22 @@ describe('rotation', () => {
     h.close();
   });
 
+  it('rename+create where every file begins with the same header line: the new file is read, not taken for a copy', () => {
+    const HEADER = '#Software: Microsoft Internet Information Services 10.0\n';
+    const h = new Harness({ inputs: input() });
+    fs.writeFileSync(log, HEADER + lines(1, 50));
+    h.pump();
+    fs.renameSync(log, `${log}.1`);
+    fs.writeFileSync(log, HEADER + lines(51, 60)); // same first line, other content
+    h.pump();
+    append(log, 61, 70);
+    h.pump();
+    const numbers = h.sink.got.filter((l) => l !== HEADER.trimEnd()).map((l) => (JSON.parse(l) as { n: number }).n);
+    expect(numbers).toEqual(range(1, 70)); // before: 51..70 waited until app.log.1 left the view
+    expect(h.tailer.files().map((f) => path.basename(f.path)).sort()).toEqual(['app.log', 'app.log.1']);
+    h.close();
+  });
+
   it('copytruncate: a restart between the copy and the truncate reads nothing twice', () => {
     const h = new Harness({ inputs: input() });
     append(log, 1, 100);
