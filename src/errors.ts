@@ -65,7 +65,3 @@ export class ValidationError extends VigilError {
 export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
-
-export function isVigilError(e: unknown): e is VigilError {
-  return e instanceof VigilError;
-}

@@ -25,16 +25,6 @@ export function parseDuration(input: string | number): number {
   return total;
 }
 
-export function isDuration(input: unknown): boolean {
-  if (typeof input !== 'string' && typeof input !== 'number') return false;
-  try {
-    parseDuration(input);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export function formatDuration(ms: number): string {
   if (ms % 86_400_000 === 0 && ms > 0) return `${ms / 86_400_000}d`;
   if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
