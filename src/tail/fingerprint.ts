@@ -43,9 +43,19 @@ export function fingerprintPath(p: string): string | null {
 /** Bytes before a checkpoint's offset that its `tail` hash covers. */
 export const TAIL_BYTES = 64;
 
-/** Hash of a checkpoint's tail: the (up to) TAIL_BYTES bytes before its offset, given as `content`. */
-export function tailHash(content: Buffer): string {
-  return createHash('sha1').update(content).digest('hex').slice(0, 20);
+/** The (up to) TAIL_BYTES bytes before `end` of a file, through its descriptor; null on a short read. Throws on I/O errors. */
+export function bytesBefore(fd: number, end: number): Buffer | null {
+  const from = Math.max(0, end - TAIL_BYTES);
+  const b = Buffer.allocUnsafe(end - from);
+  return fs.readSync(fd, b, 0, b.length, from) === b.length ? b : null;
+}
+
+/** A checkpoint's `tail`: the hash of the (up to) TAIL_BYTES bytes before `offset` in `content`. */
+export function tailHash(content: Buffer, offset = content.length): string {
+  return createHash('sha1')
+    .update(content.subarray(Math.max(0, offset - TAIL_BYTES), offset))
+    .digest('hex')
+    .slice(0, 20);
 }
 
 /** The key for a stream whose fingerprint is already used by another stream. */

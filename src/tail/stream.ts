@@ -3,7 +3,7 @@
  * holds it now, read through a descriptor kept open across renames and deletion.
  */
 import * as fs from 'node:fs';
-import { TAIL_BYTES, tailHash } from './fingerprint.js';
+import { bytesBefore, tailHash } from './fingerprint.js';
 import { splitChunk } from './split.js';
 import type { Checkpoint, FileStatus, LineSink } from './types.js';
 
@@ -177,18 +177,12 @@ export class TailStream {
   /** The tail hash at the current offset, read from the content when bound (one pread of TAIL_BYTES at most). */
   private currentTail(): string | undefined {
     if (this.tailAt === this.offset || !this.bound) return this.tail;
-    const from = Math.max(0, this.offset - TAIL_BYTES);
     try {
-      let bytes: Buffer;
-      if (this.inflated !== null) bytes = this.inflated.subarray(from, this.offset);
-      else {
-        bytes = Buffer.allocUnsafe(this.offset - from);
-        const n = fs.readSync(this.fd!, bytes, 0, bytes.length, from);
-        if (n !== bytes.length) throw new Error('short read');
-      }
-      this.tail = tailHash(bytes);
+      const bytes = this.inflated !== null ? this.inflated.subarray(0, this.offset) : bytesBefore(this.fd!, this.offset);
+      // Unknown, not wrong, on a short read or an I/O error: the stream is then matched as before tails existed.
+      this.tail = bytes === null ? undefined : tailHash(bytes);
     } catch {
-      this.tail = undefined; // unknown, not wrong: the stream is then matched as before tails existed
+      this.tail = undefined;
     }
     this.tailAt = this.offset;
     return this.tail;

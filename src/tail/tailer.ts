@@ -31,7 +31,7 @@ import * as path from 'node:path';
 import { systemClock } from '../clock.js';
 import { Discovery, isCompressed, logicalName, parseRotation, type DiscoveredFile } from './discover.js';
 import { gzipHead, inflateFile, INFLATE_MAX_BYTES, type GzipHead } from './compressed.js';
-import { fingerprintFd, fingerprintOf, fingerprintPath, isSaltedKey, keyFingerprint, saltedKey, TAIL_BYTES, tailHash } from './fingerprint.js';
+import { bytesBefore, fingerprintFd, fingerprintOf, fingerprintPath, isSaltedKey, keyFingerprint, saltedKey, tailHash } from './fingerprint.js';
 import { TailStream, type FileRef } from './stream.js';
 import type { Checkpoint, FileStatus, InputSpec, LineSink, ReadResult, TailerOptions, TailLog } from './types.js';
 
@@ -412,8 +412,9 @@ export class Tailer {
           this.gzipHeads.set(`${f.dev}:${f.ino}:${f.size}`, null); // corrupt: do not retry it every scan
           continue;
         }
+        // The trailer's size was wrong, or the .gz was rewritten since its head was read.
         if (content.length <= s.offset || fingerprintOf(content, content.length) !== s.headFp) continue;
-        if (s.tail !== undefined && tailHash(content.subarray(Math.max(0, s.offset - TAIL_BYTES), s.offset)) !== s.tail) {
+        if (s.tail !== undefined && tailHash(content, s.offset) !== s.tail) {
           this.log('debug', 'a compressed rotation begins like a checkpoint\'s file but is another file', { fingerprint: s.key, path: f.path });
           this.settleGz(s.key, f);
           continue;
@@ -486,20 +487,17 @@ export class Tailer {
   /** Whether `f` holds the stream's bytes before min(both sizes); on an I/O error, assumed (it is looked at again next scan). */
   private sameBytes(s: TailStream, f: Found): boolean {
     const end = Math.min(s.lastSize, f.size);
-    const from = Math.max(0, end - TAIL_BYTES);
-    const a = Buffer.alloc(end - from);
-    const b = Buffer.alloc(end - from);
     let fd: number | null = null;
     try {
-      if (fs.readSync(s.fd!, a, 0, a.length, from) !== a.length) return true;
+      const a = bytesBefore(s.fd!, end);
       fd = fs.openSync(f.path, 'r');
-      if (fs.readSync(fd, b, 0, b.length, from) !== b.length) return true;
+      const b = bytesBefore(fd, end);
+      return a === null || b === null || a.equals(b);
     } catch {
       return true;
     } finally {
       if (fd !== null) fs.closeSync(fd);
     }
-    return a.equals(b);
   }
 
   private newStream(f: Found, now: number): void {
