@@ -79,7 +79,6 @@ export class Tailer {
   private readonly shadowsLogged = new Set<string>();
   /** gzipHead of compressed rotations by dev:ino:size (they do not change; bounded). */
   private readonly gzipHeads = new Map<string, GzipHead | null>();
-  private readonly tooLargeLogged = new Set<string>();
   /** `key dev:ino`: compressed rotations settled for a stream (read to their end, or found to be another file): not inflated again. */
   private readonly gzSettled = new Set<string>();
   private scans = 0;
@@ -389,17 +388,15 @@ export class Tailer {
         const head = this.gzipHeadOf(f);
         if (head === null || head.fp !== s.headFp || head.size <= s.offset || this.gzSettled.has(`${s.key} ${inodeId(f.dev, f.ino)}`)) continue;
         if (head.size > INFLATE_MAX_BYTES) {
-          if (!this.tooLargeLogged.has(f.path)) {
-            this.tooLargeLogged.add(f.path);
-            this.log('warn', 'a compressed rotation holds unread lines but is too large to inflate; they are not read', {
-              code: 'VIGIL_TAIL_IO',
-              fingerprint: s.key,
-              path: f.path,
-              offset: s.offset,
-              inflatedBytes: head.size,
-              limit: INFLATE_MAX_BYTES,
-            });
-          }
+          this.log('warn', 'a compressed rotation holds unread lines but is too large to inflate; they are not read', {
+            code: 'VIGIL_TAIL_IO',
+            fingerprint: s.key,
+            path: f.path,
+            offset: s.offset,
+            inflatedBytes: head.size,
+            limit: INFLATE_MAX_BYTES,
+          });
+          this.settleGz(s.key, f); // said once: not looked at again
           continue;
         }
         let content: Buffer;
