@@ -97,7 +97,8 @@ export class Discovery {
           // A name matching the glob may itself be a rotation (glob `*.log*`): family and order
           // still come from the name.
           const r = parseRotation(name);
-          if (compressed ? r.rank === 0 || !g.matchName(r.base) : !g.matchName(name) && (r.rank === 0 || !g.matchName(r.base))) continue;
+          // A compressed name is only ever a rotation of a matching name.
+          if (!((!compressed && g.matchName(name)) || (r.rank > 0 && g.matchName(r.base)))) continue;
           const family = r.base;
           const rank = r.rank;
           const p = path.join(dir, name);
