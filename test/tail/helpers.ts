@@ -37,6 +37,24 @@ export class CollectSink implements LineSink {
   overlong(p: string, bytes: number): void {
     this.overlongs.push({ path: p, bytes });
   }
+  /**
+   * Numbers of the JSON lines (any tag) in delivery order, leaving out `header` lines; what
+   * is neither is `junk` (a line cut mid-way, read from a wrong offset).
+   */
+  numbersAndJunk(header: string): { nums: number[]; junk: string[] } {
+    const nums: number[] = [];
+    const junk: string[] = [];
+    for (const l of this.got) {
+      if (l === header.trimEnd()) continue;
+      try {
+        nums.push((JSON.parse(l) as { n: number }).n);
+      } catch {
+        junk.push(l);
+      }
+    }
+    return { nums, junk };
+  }
+
   /** Numbers of the JSON lines carrying `tag`, in delivery order. */
   numbers(tag = 'a'): number[] {
     const out: number[] = [];
@@ -91,6 +109,21 @@ export class Harness {
     }
     for (const k of this.tailer.takeReleased()) this.committed.delete(k);
     return n;
+  }
+
+  /** `n` pumps, the clock moved `stepMs` before each. Returns the number of lines delivered. */
+  pumpScans(n: number, stepMs = 0): number {
+    let lines = 0;
+    for (let i = 0; i < n; i++) {
+      this.clock += stepMs;
+      lines += this.pump();
+    }
+    return lines;
+  }
+
+  /** vigil stops: the tailer closes; what it committed is what restart() starts from. */
+  stop(): void {
+    this.tailer.close();
   }
 
   /** Stop (as a crash would: only committed checkpoints survive) and start a new tailer. */

@@ -15,6 +15,15 @@ beforeEach(() => {
 afterEach(() => rmDir(dir));
 
 const input = () => [{ path: path.join(dir, '*.log') }];
+/** Lines 1..`to` written and read, then vigil stops. */
+function readThenStop(h: Harness, to: number): void {
+  append(log, 1, to);
+  h.pump();
+  h.stop();
+}
+
+/** Files that all begin with the same header line (W3C/IIS style): the first line tells them apart no more. */
+const HEADER = '#Software: Microsoft Internet Information Services 10.0\n';
 
 describe('reading', () => {
   it('holds a partial last line until its newline arrives and never checkpoints past it', () => {
@@ -243,7 +252,6 @@ describe('rotation', () => {
   });
 
   it('rename+create where every file begins with the same header line: the new file is read, not taken for a copy', () => {
-    const HEADER = '#Software: Microsoft Internet Information Services 10.0\n';
     const h = new Harness({ inputs: input() });
     fs.writeFileSync(log, HEADER + lines(1, 50));
     h.pump();
@@ -252,8 +260,7 @@ describe('rotation', () => {
     h.pump();
     append(log, 61, 70);
     h.pump();
-    const numbers = h.sink.got.filter((l) => l !== HEADER.trimEnd()).map((l) => (JSON.parse(l) as { n: number }).n);
-    expect(numbers).toEqual(range(1, 70)); // before: 51..70 waited until app.log.1 left the view
+    expect(h.sink.numbersAndJunk(HEADER)).toEqual({ nums: range(1, 70), junk: [] }); // before: 51..70 waited until app.log.1 left the view
     expect(h.tailer.files().map((f) => path.basename(f.path)).sort()).toEqual(['app.log', 'app.log.1']);
     h.close();
   });
@@ -364,9 +371,7 @@ describe('rotation', () => {
 
   it('inode reuse: a new file on a checkpointed inode is a new stream from 0', () => {
     const h = new Harness({ inputs: input() });
-    append(log, 1, 50);
-    h.pump();
-    h.tailer.close();
+    readThenStop(h, 50);
     const old = [...h.committed.values()][0]!;
     fs.unlinkSync(log);
     append(log, 1, 30, 'b');
@@ -387,9 +392,7 @@ describe('rotation', () => {
 
   it('two rotations while stopped: exactly the unread lines, oldest file first', () => {
     const h = new Harness({ inputs: input() });
-    append(log, 1, 100);
-    h.pump();
-    h.tailer.close();
+    readThenStop(h, 100);
     append(log, 101, 150);
     fs.renameSync(log, `${log}.1`);
     append(log, 151, 200);
@@ -404,9 +407,7 @@ describe('rotation', () => {
 
   it('a rotated file is found under its new name after a restart', () => {
     const h = new Harness({ inputs: input() });
-    append(log, 1, 100);
-    h.pump();
-    h.tailer.close();
+    readThenStop(h, 100);
     fs.renameSync(log, `${log}.1`);
     append(`${log}.1`, 101, 120);
     append(log, 121, 130);
@@ -477,9 +478,7 @@ describe('rotation', () => {
 
   it('a checkpoint whose file was deleted while stopped is released once it has been missing for forgetAfterMs', () => {
     const h = new Harness({ inputs: input(), forgetAfterMs: 60_000 });
-    append(log, 1, 10);
-    h.pump();
-    h.tailer.close();
+    readThenStop(h, 10);
     fs.unlinkSync(log);
     h.restart();
     h.pump();
@@ -532,7 +531,7 @@ describe('rotation', () => {
     const h = new Harness({ inputs: input(), orphanGraceMs: 0 });
     const aside = rotatedThenAside(h, 3);
     h.restart();
-    for (let i = 0; i < 3; i++) h.pump();
+    h.pumpScans(3);
     fs.renameSync(aside, `${log}.1`);
     h.pump();
     expect(h.sink.numbers()).toEqual(range(1, 20));
@@ -567,7 +566,7 @@ describe('compressed rotations (logrotate compress)', () => {
     const h = new Harness({ inputs: input() });
     append(log, 1, 40);
     expect(h.pump()).toBe(40);
-    h.tailer.close(); // stopped
+    h.stop();
     append(log, 41, 60); // written while stopped
     compressRotate(log, `${log}.1.gz`);
     append(log, 61, 70); // the new live file
@@ -587,9 +586,7 @@ describe('compressed rotations (logrotate compress)', () => {
 
   it('two rotations while stopped (compress + delaycompress): the .gz and the plain .1 are each read once, oldest first', () => {
     const h = new Harness({ inputs: input() });
-    append(log, 1, 10);
-    h.pump();
-    h.tailer.close();
+    readThenStop(h, 10);
     append(log, 11, 20);
     fs.renameSync(log, `${log}.1`); // first rotation: delaycompress keeps .1 plain
     append(log, 21, 30);
@@ -604,9 +601,7 @@ describe('compressed rotations (logrotate compress)', () => {
 
   it('a crash while reading the inflated content resumes from the checkpoint inside it', () => {
     const h = new Harness({ inputs: input(), readChunkBytes: 4096, maxLineBytes: 1024 });
-    append(log, 1, 10);
-    h.pump();
-    h.tailer.close();
+    readThenStop(h, 10);
     append(log, 11, 400);
     compressRotate(log, `${log}.1.gz`);
     h.restart();
@@ -623,22 +618,7 @@ describe('compressed rotations (logrotate compress)', () => {
     h.close();
   });
 
-  // Files that all begin with the same header line (W3C/IIS style): the first line says nothing, the checkpoint's tail does.
-  const HEADER = '#Software: Microsoft Internet Information Services 10.0\n';
-  const numbersAndJunk = (h: Harness) => {
-    const nums: number[] = [];
-    const junk: string[] = [];
-    for (const l of h.sink.got) {
-      if (l === HEADER.trimEnd()) continue;
-      try {
-        nums.push((JSON.parse(l) as { n: number }).n);
-      } catch {
-        junk.push(l);
-      }
-    }
-    return { nums, junk };
-  };
-
+  // With a header line, the first line says nothing; the checkpoint's tail does.
   it('a .gz that only begins like the checkpoint\'s file (same header line) is not taken for it', () => {
     const h = new Harness({ inputs: input(), orphanGraceMs: 0 });
     fs.writeFileSync(log, HEADER + lines(1, 5)); // A, read to its end
@@ -646,17 +626,14 @@ describe('compressed rotations (logrotate compress)', () => {
     fs.renameSync(log, `${log}.1`);
     fs.writeFileSync(log, HEADER + lines(101, 150)); // B: same first line
     h.pump();
-    h.tailer.close();
+    h.stop();
     fs.appendFileSync(log, lines(151, 160));
     compressRotate(`${log}.1`, `${log}.2.gz`);
     compressRotate(log, `${log}.1.gz`);
     fs.writeFileSync(log, '');
     h.restart();
-    for (let i = 0; i < 4; i++) {
-      h.clock += 1000;
-      h.pump();
-    }
-    const { nums, junk } = numbersAndJunk(h);
+    h.pumpScans(4, 1000);
+    const { nums, junk } = h.sink.numbersAndJunk(HEADER);
     expect(junk).toEqual([]); // never read from A's offset inside B's content
     expect(nums.filter((n, i) => nums.indexOf(n) !== i)).toEqual([]);
     expect(nums.slice(0, 5)).toEqual(range(1, 5));
@@ -667,7 +644,7 @@ describe('compressed rotations (logrotate compress)', () => {
     const h = new Harness({ inputs: input(), orphanGraceMs: 0 });
     fs.writeFileSync(log, HEADER + lines(1, 10));
     h.pump();
-    h.tailer.close();
+    h.stop();
     fs.appendFileSync(log, lines(11, 20));
     compressRotate(log, `${log}.1.gz`);
     fs.writeFileSync(log, ''); // logrotate create
@@ -678,17 +655,14 @@ describe('compressed rotations (logrotate compress)', () => {
     fs.appendFileSync(log, HEADER + lines(21, 60)); // C: same first line, salted key
     h.clock += 1000;
     h.pump();
-    h.tailer.close();
+    h.stop();
     fs.appendFileSync(log, lines(61, 70)); // while stopped
     fs.renameSync(`${log}.1.gz`, `${log}.2.gz`);
     compressRotate(log, `${log}.1.gz`);
     fs.writeFileSync(log, '');
     h.restart();
-    for (let i = 0; i < 4; i++) {
-      h.clock += 1000;
-      h.pump();
-    }
-    const { nums, junk } = numbersAndJunk(h);
+    h.pumpScans(4, 1000);
+    const { nums, junk } = h.sink.numbersAndJunk(HEADER);
     expect(junk).toEqual([]);
     expect(nums).toEqual(range(1, 70)); // C's tail is read from its own .gz, A never takes it
     h.close();
@@ -696,9 +670,7 @@ describe('compressed rotations (logrotate compress)', () => {
 
   it('a failed commit after the inflated content was drained: rewinding reads it again (once)', () => {
     const h = new Harness({ inputs: input(), orphanGraceMs: 0 });
-    append(log, 1, 10);
-    h.pump();
-    h.tailer.close();
+    readThenStop(h, 10);
     append(log, 11, 20);
     compressRotate(log, `${log}.1.gz`);
     h.restart();
@@ -708,20 +680,13 @@ describe('compressed rotations (logrotate compress)', () => {
     h.clock += 1000;
     h.tailer.scan(); // drained: remembered as read
     expect(h.tailer.rewind(before.fingerprint, before)).toBe(true); // …but its commit failed
-    let again = 0;
-    for (let i = 0; i < 3; i++) {
-      h.clock += 1000;
-      again += h.pump();
-    }
-    expect(again).toBe(10);
+    expect(h.pumpScans(3, 1000)).toBe(10);
     h.close();
   });
 
   it('a compressed file that continues no checkpoint is not read, and a corrupt one is skipped with a warning', () => {
     const h = new Harness({ inputs: input() });
-    append(log, 1, 10);
-    h.pump();
-    h.tailer.close();
+    readThenStop(h, 10);
     append(log, 11, 2000);
     const gz = zlib.gzipSync(fs.readFileSync(log));
     fs.writeFileSync(`${log}.1.gz`, Buffer.concat([gz.subarray(0, gz.length >> 1), gz.subarray(gz.length - 8)])); // its middle is missing
@@ -729,7 +694,7 @@ describe('compressed rotations (logrotate compress)', () => {
     fs.writeFileSync(`${log}.3.gz`, zlib.gzipSync(lines(500, 510))); // unrelated history
     append(log, 21, 25);
     h.restart();
-    for (let i = 0; i < 3; i++) h.pump(); // the family waits two scans for the checkpoint's file, as when it is gone
+    h.pumpScans(3); // the family waits two scans for the checkpoint's file, as when it is gone
     expect(h.sink.numbers()).toEqual([...range(1, 10), ...range(21, 25)]);
     expect(h.logs.some((l) => l.level === 'warn' && l.msg.startsWith(`cannot inflate ${log}.1.gz`))).toBe(true);
     h.close();
