@@ -61,7 +61,7 @@ async function runWriter(h: Harness, n: number, kind: 'rotating' | 'watched', pa
   }
   await side;
   expect(await exited, stderr).toBe(0);
-  for (let i = 0; i < 3; i++) h.pump();
+  h.pumpScans(3);
 }
 
 function onDisk(logs: string): number[] {
@@ -145,7 +145,7 @@ describe('real writers', () => {
         const h = new Harness({ inputs: [{ path: path.join(logs, '*.log') }], orphanGraceMs: 0 });
         append(log, 1, 300);
         h.pump();
-        h.tailer.close(); // vigil stops with lines 1..300 read
+        h.stop(); // vigil stops with lines 1..300 read
         append(log, 301, 500); // written while it is stopped
         for (let i = 1; i <= rotations; i++) {
           rotate(conf, path.join(dir, 'state'));
@@ -154,7 +154,7 @@ describe('real writers', () => {
         const last = 500 + rotations * 100;
         expect(fs.readdirSync(logs).filter((n) => n.endsWith('.gz'))).toHaveLength(1); // the file vigil was reading is only left compressed
         h.restart();
-        for (let i = 0; i < 3; i++) h.pump();
+        h.pumpScans(3);
         expect(h.sink.numbers()).toEqual(range(1, last));
         h.close();
       },
