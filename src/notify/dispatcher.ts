@@ -13,7 +13,7 @@
 import type { Clock } from '../clock.js';
 import { errorText } from '../errors.js';
 import { settleWithin } from './deadline.js';
-import { OutboxTable, triggersNeverSent, type OutboxCounts, type OutboxRow } from './outbox.js';
+import { muteReason, OutboxTable, type OutboxCounts, type OutboxRow } from './outbox.js';
 import { matchableLabels, SilenceStore } from './silences.js';
 import type { Channel, RateLimit, SendOutcome } from './types.js';
 import type { DB } from '../store/db.js';
@@ -231,7 +231,7 @@ export class Dispatcher {
   /**
    * Silences are checked again just before a send, not only when a row was queued: a silence an
    * operator adds while a notification waits (group_wait, a receiver down, backoff) mutes it.
-   * A resolve is muted with its trigger, as at enqueue. Muted rows are kept as 'silenced'.
+   * The rule is enqueue's (muteReason), so a resolve is muted with its trigger. Muted rows are kept as 'silenced'.
    */
   private unsilenced(rows: OutboxRow[], now: number): OutboxRow[] {
     const out: OutboxRow[] = [];
@@ -240,13 +240,12 @@ export class Dispatcher {
     this.table.db
       .transaction(() => {
         for (const row of rows) {
-          const silence = match(matchableLabels(row.message));
-          let reason = silence
-            ? `silenced by silence ${silence.id} before it was ${row.attempts === 0 ? 'sent' : 'delivered (an earlier attempt failed)'}`
-            : null;
-          if (!reason && row.kind === 'resolved' && row.alertId !== null && triggersNeverSent(this.table.triggers(row.alertId, row.channel))) {
-            reason = 'its trigger was silenced';
-          }
+          const reason = muteReason(
+            match(matchableLabels(row.message)),
+            row.kind,
+            () => (row.alertId === null ? [] : this.table.triggers(row.alertId, row.channel)),
+            ` before it was ${row.attempts === 0 ? 'sent' : 'delivered (an earlier attempt failed)'}`,
+          );
           if (!reason) {
             out.push(row);
             continue;

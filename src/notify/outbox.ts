@@ -8,7 +8,7 @@ import type { NotifyKind } from '../rules/state.js';
 import type { DB } from '../store/db.js';
 import { toAlertMessage, type NotifiableTransition } from './message.js';
 import type { Router } from './router.js';
-import { matchableLabels, SilenceStore } from './silences.js';
+import { matchableLabels, SilenceStore, type Silence } from './silences.js';
 import type { AlertMessage, Channel } from './types.js';
 
 export type OutboxStatus = 'pending' | 'delivered' | 'failed' | 'expired' | 'silenced';
@@ -95,8 +95,19 @@ export interface TriggerRow {
  * arrived (a timeout is no proof it did not), so its resolve goes out: a resolve too many is
  * harmless, an incident never closed is not.
  */
-export function triggersNeverSent(triggers: readonly TriggerRow[]): boolean {
+function triggersNeverSent(triggers: readonly TriggerRow[]): boolean {
   return triggers.length > 0 && triggers.every((r) => r.status === 'silenced' && r.attempts === 0);
+}
+
+/**
+ * Why a notification is muted, or null: a silence matching its alert, or, for a resolve, that
+ * its triggers on the channel never went out (`triggers` is read only then). The one rule for a
+ * row being queued (Outbox.enqueue) and for a row about to be sent (the dispatcher, which says
+ * in `when` how far the row got).
+ */
+export function muteReason(silence: Pick<Silence, 'id'> | undefined, kind: NotifyKind, triggers: () => readonly TriggerRow[], when = ''): string | null {
+  if (silence) return `silenced by silence ${silence.id}${when}`;
+  return kind === 'resolved' && triggersNeverSent(triggers()) ? 'its trigger was silenced' : null;
 }
 
 /** Messages stored in last_error are bounded: a receiver's error page is not worth a megabyte. */
@@ -332,15 +343,11 @@ export class Outbox {
             continue;
           }
         }
-        let mutedBy: string | null = silence ? `silenced by silence ${silence.id}` : null;
+        const triggers = kind === 'resolved' ? this.table.triggers(t.alertId, target.channel) : [];
+        const mutedBy = muteReason(silence, kind, () => triggers);
         let ownAt = now + target.groupWaitMs;
-        if (kind === 'resolved') {
-          const triggers = this.table.triggers(t.alertId, target.channel);
-          // A resolve whose every trigger on this channel was muted would announce an alert nobody was told about.
-          if (!mutedBy && triggersNeverSent(triggers)) mutedBy = 'its trigger was silenced';
-          // Never due before a trigger still waiting in its group: the resolve must follow it.
-          for (const r of triggers) if (r.status === 'pending') ownAt = Math.max(ownAt, r.nextAttemptAt);
-        }
+        // Never due before a trigger still waiting in its group: the resolve must follow it.
+        for (const r of triggers) if (r.status === 'pending') ownAt = Math.max(ownAt, r.nextAttemptAt);
         const groupAt = mutedBy ? null : this.table.waitingGroupAt(target.channel, now);
         const message = toAlertMessage(t, kind, target.channel, { startsAt });
         const inserted = this.table.insert({
