@@ -203,11 +203,7 @@ export class Dispatcher {
           wake = Math.min(wake, readyAt);
           continue;
         }
-        let rows: OutboxRow[] = [];
-        for (let taken = this.table.takeDue(p.channel, now, this.maxBatch); taken.length > 0 && rows.length === 0; ) {
-          rows = this.unsilenced(taken, now);
-          if (rows.length === 0) taken = this.table.takeDue(p.channel, now, this.maxBatch); // all muted: the rows behind them
-        }
+        const rows = this.takeUnmuted(p.channel, now);
         if (rows.length === 0) {
           // Everything due was muted and no send will kick us: look again for the channel's later rows.
           wake = Math.min(wake, now + 1);
@@ -226,6 +222,16 @@ export class Dispatcher {
       wake = this.clock.now() + 1000;
     }
     this.arm(wake);
+  }
+
+  /** The first due rows of the channel that are not muted now; [] when every due row was (or none is due). */
+  private takeUnmuted(channel: string, now: number): OutboxRow[] {
+    for (;;) {
+      const taken = this.table.takeDue(channel, now, this.maxBatch);
+      if (taken.length === 0) return [];
+      const rows = this.unsilenced(taken, now);
+      if (rows.length > 0) return rows; // else all were muted: the rows behind them
+    }
   }
 
   /**
