@@ -1,27 +1,13 @@
 /**
  * inputs[].format: a configured format is applied to every line of that input (in the parse
- * workers as on the main thread); `auto` detects each line's own. Workers run the built
- * JavaScript, so the worker case imports the ingest from dist/ (`npm test` builds first).
+ * workers, on the built ingest, as on the main thread); `auto` detects each line's own.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import * as srcClock from '../../src/clock.js';
-import * as srcConfig from '../../src/config/load.js';
-import * as srcBuild from '../../src/ingest/build.js';
-import * as srcDb from '../../src/store/db.js';
 import { computeStats } from '../../src/store/stats.js';
-
-type Mods = { clock: typeof srcClock; config: typeof srcConfig; build: typeof srcBuild; db: typeof srcDb };
-const DIST = path.resolve(import.meta.dirname, '../../dist/src');
-
-async function modules(parseWorkers: number): Promise<Mods> {
-  if (parseWorkers === 0) return { clock: srcClock, config: srcConfig, build: srcBuild, db: srcDb };
-  if (!fs.existsSync(path.join(DIST, 'ingest/parse-worker.js'))) throw new Error(`${DIST}/ingest/parse-worker.js is missing: run "npm run build" first (npm test does)`);
-  const imp = (p: string) => import(path.join(DIST, p));
-  return { clock: await imp('clock.js'), config: await imp('config/load.js'), build: await imp('ingest/build.js'), db: await imp('store/db.js') };
-}
+import { loadDist, SOURCE_MODULES } from './dist.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -50,11 +36,11 @@ describe('inputs[].format', () => {
       fs.writeFileSync(path.join(dir, 'plain', 'worker.log'), `${otel}\n`);
       const cfgFile = path.join(dir, 'vigil.yaml');
       fs.writeFileSync(cfgFile, `inputs:\n  - { path: otel/*.log, format: ecs }\n  - { path: plain/*.log }\nstate_dir: state\n`);
-      const m = await modules(parseWorkers);
-      const config = m.config.loadConfig({ file: cfgFile });
+      const m = parseWorkers > 0 ? await loadDist() : SOURCE_MODULES;
+      const config = m.loadConfig({ file: cfgFile });
       const now = Date.UTC(2026, 10, 22, 12, 0, 0);
-      const db = m.db.openStore(':memory:');
-      const { tailer, pipeline } = m.build.buildIngest({ config, db, clock: new m.clock.ManualClock(now), parseWorkers });
+      const db = m.openStore(':memory:');
+      const { tailer, pipeline } = m.buildIngest({ config, db, clock: new m.ManualClock(now), parseWorkers });
       try {
         tailer.scan();
         while ((await pipeline.drainSome()).more) {

@@ -1,38 +1,10 @@
-/**
- * The pipeline with a parse worker thread. Workers run the built JavaScript (a worker
- * cannot load the TypeScript sources), so these tests import the ingest from dist/, as
- * the e2e tests run the built agent: `npm run build` first (npm test does).
- */
+/** The pipeline with a parse worker thread, on the built ingest (see dist.ts). */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generate } from '../../bench/generate.js';
-
-const DIST = path.resolve(import.meta.dirname, '../../dist/src');
-
-function requireBuild(): void {
-  if (!fs.existsSync(path.join(DIST, 'ingest/parse-worker.js'))) throw new Error(`${DIST}/ingest/parse-worker.js is missing: run "npm run build" first (npm test does)`);
-}
-
-type Dist = {
-  buildIngest: typeof import('../../src/ingest/build.js').buildIngest;
-  loadConfig: typeof import('../../src/config/load.js').loadConfig;
-  openStore: typeof import('../../src/store/db.js').openStore;
-  ManualClock: typeof import('../../src/clock.js').ManualClock;
-  BatchWriter: typeof import('../../src/store/batch.js').BatchWriter;
-};
-
-async function load(): Promise<Dist> {
-  const imp = (p: string) => import(path.join(DIST, p));
-  return {
-    buildIngest: (await imp('ingest/build.js')).buildIngest,
-    loadConfig: (await imp('config/load.js')).loadConfig,
-    openStore: (await imp('store/db.js')).openStore,
-    ManualClock: (await imp('clock.js')).ManualClock,
-    BatchWriter: (await imp('store/batch.js')).BatchWriter,
-  };
-}
+import { loadDist, type IngestModules } from './dist.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-workers-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -73,7 +45,7 @@ function dump(db: import('../../src/store/db.js').DB): Record<string, unknown[]>
 }
 
 async function ingest(
-  d: Dist,
+  d: IngestModules,
   file: string,
   parseWorkers: number,
   failCommit?: number,
@@ -88,7 +60,7 @@ async function ingest(
   let failures = 0;
   if (failCommit !== undefined) {
     // The store refuses one batch (disk full, say): nothing of it may count, all of it must come back.
-    d.BatchWriter.prototype.commit = function (this: InstanceType<Dist['BatchWriter']>, b) {
+    d.BatchWriter.prototype.commit = function (this: InstanceType<IngestModules['BatchWriter']>, b) {
       if (++commits === failCommit) throw new Error('disk full');
       commit.call(this, b);
     };
@@ -120,8 +92,7 @@ async function ingest(
 
 describe('parse workers', () => {
   it('store exactly what parsing on one thread stores, hostile lines included', async () => {
-    requireBuild();
-    const d = await load();
+    const d = await loadDist();
     const input = writeInput();
     const inline = await ingest(d, input.file, 0);
     const worker = await ingest(d, input.file, 1);
@@ -136,8 +107,7 @@ describe('parse workers', () => {
   });
 
   it('read again, once, everything of a batch the store refused, including what was read ahead', async () => {
-    requireBuild();
-    const d = await load();
+    const d = await loadDist();
     const input = writeInput();
     const clean = await ingest(d, input.file, 1);
     const failed = await ingest(d, input.file, 1, 7);
@@ -148,8 +118,7 @@ describe('parse workers', () => {
   });
 
   it('survive a worker that dies mid-batch: the batch is read again, a new worker takes over', async () => {
-    requireBuild();
-    const d = await load();
+    const d = await loadDist();
     const input = writeInput();
     const clean = await ingest(d, input.file, 1);
     const crashed = await ingest(d, input.file, 1, undefined, 2);
