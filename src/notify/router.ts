@@ -304,12 +304,6 @@ export function configLocator(source: string): Locate {
   };
 }
 
-export function locatorFor(file: string, text: string | undefined): Locate {
-  if (text === undefined) return (_path, message) => ({ file, line: 1, col: 1, message });
-  const src = new YamlSource(file, text);
-  return (path, message, which = 'value') => src.problem(path, message, which);
-}
-
 /** A rule file re-read to point at `channels:` entries. */
 class RuleFileIndex {
   private constructor(private readonly src: YamlSource) {}

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { ValidationError } from '../../src/errors.js';
-import { assertRuleChannels, locatorFor, parseRoutes, Router } from '../../src/notify/router.js';
+import { assertRuleChannels, configLocator, parseRoutes, Router } from '../../src/notify/router.js';
 import { loadRules } from '../../src/rules/load.js';
 import { tmpDir } from '../helpers/agent.js';
 
@@ -123,7 +123,7 @@ describe('Router', () => {
   });
 
   it('locates problems at 1:1 when the config text is not at hand', () => {
-    const out = parseRoutes([{ channels: ['nope'] }], CHANNELS, locatorFor('(defaults)', undefined));
+    const out = parseRoutes([{ channels: ['nope'] }], CHANNELS, configLocator('(defaults)'));
     expect(out.problems).toEqual([{ file: '(defaults)', line: 1, col: 1, message: expect.stringContaining('unknown channel "nope"') }]);
     expect(out.onlyUnknownChannels).toBe(true);
     expect(out.routes).toEqual([]);
