@@ -8,11 +8,12 @@ import { buildChannels } from '../../src/notify/channels.js';
 import { Dispatcher, type DispatcherOptions } from '../../src/notify/dispatcher.js';
 import { Outbox, OutboxTable } from '../../src/notify/outbox.js';
 import { Router, type Route } from '../../src/notify/router.js';
-import { parseMatcher, SilenceStore } from '../../src/notify/silences.js';
+import { parseMatcher, SilenceStore, type Silence } from '../../src/notify/silences.js';
 import type { Transition } from '../../src/rules/engine.js';
 import { INACTIVE, step, type AlertState } from '../../src/rules/state.js';
 import { AlertStore } from '../../src/store/alerts.js';
 import type { DB } from '../../src/store/db.js';
+import { waitFor } from '../helpers/agent.js';
 import { closedPort } from './helpers.js';
 import { startSmtp } from './smtp.js';
 import { acceptedCounts, firing, memoryStore, next, rule, startReceiver, webhookIds, type Receiver, type ReceivedRequest } from './outbox-fixtures.js';
@@ -41,6 +42,8 @@ interface Harness {
   /** Records a firing transition of a new alert and queues it on `channels`. */
   fire(channels?: string[], over?: Partial<Transition>): ReturnType<typeof firing>;
   resolve(t: ReturnType<typeof firing>, channels?: string[]): void;
+  /** Adds a silence of these matchers (`stage=merging`, …) active from `startsAt` to `endsAt`, as `vigil silence add` does. */
+  silence(matchers: string[], startsAt: number, endsAt: number): Silence;
 }
 
 function harness(channelConfig: Record<string, unknown>, opts: Partial<DispatcherOptions> & { routes?: Route[]; clock?: Clock } = {}): Harness {
@@ -67,8 +70,18 @@ function harness(channelConfig: Record<string, unknown>, opts: Partial<Dispatche
     resolve(t, on = names) {
       outbox.enqueue(next(t, useClock.now(), 'resolved'), rule(on), useClock.now());
     },
+    silence(matchers, startsAt, endsAt) {
+      return new SilenceStore(db).add({ matchers: matchers.map((m) => parseMatcher(m)), startsAt, endsAt }, useClock.now());
+    },
   };
 }
+
+/** `stage:state` of every alert the receiver accepted, in order. */
+const acceptedStages = (r: Receiver) =>
+  r
+    .accepted()
+    .flatMap((q) => q.json.alerts as Array<{ labels: { stage: string }; state: string }>)
+    .map((a) => `${a.labels.stage}:${a.state}`);
 
 const only = <T>(xs: T[]): T => {
   expect(xs).toHaveLength(1);
@@ -336,7 +349,7 @@ describe('Dispatcher: repeats, silences, stop and the live path', () => {
   it('a silence mutes firing and resolve of matching alerts (nothing reaches the receiver); others still go out', async () => {
     const r = await receiver();
     const h = harness({ webhook: { url: `${r.url}/hook` } });
-    new SilenceStore(h.db).add({ matchers: [parseMatcher('rule=high_error_rate'), parseMatcher('stage=~merg.*')], startsAt: T0, endsAt: T0 + 2 * H }, T0);
+    h.silence(['rule=high_error_rate', 'stage=~merg.*'], T0, T0 + 2 * H);
     const muted = h.fire(undefined, { labels: { stage: 'merging' } });
     const loud = h.fire(undefined, { labels: { stage: 'upload' } });
     await h.d.drain();
@@ -344,8 +357,7 @@ describe('Dispatcher: repeats, silences, stop and the live path', () => {
     h.resolve(muted);
     h.resolve(loud);
     await h.d.drain();
-    const sent = r.accepted().flatMap((q) => q.json.alerts as Array<{ labels: { stage: string }; state: string }>);
-    expect(sent.map((a) => `${a.labels.stage}:${a.state}`)).toEqual(['upload:firing', 'upload:resolved']);
+    expect(acceptedStages(r)).toEqual(['upload:firing', 'upload:resolved']);
     expect(h.table.all().filter((x) => x.status === 'silenced').map((x) => x.kind)).toEqual(['firing', 'resolved']);
   });
 
@@ -356,7 +368,7 @@ describe('Dispatcher: repeats, silences, stop and the live path', () => {
     const loud = h.fire(undefined, { labels: { stage: 'upload' } });
     await h.d.drain(); // 503: both back off
     expect(h.table.all().map((x) => x.status)).toEqual(['pending', 'pending']);
-    new SilenceStore(h.db).add({ matchers: [parseMatcher('stage=merging')], startsAt: T0 + 1000, endsAt: T0 + H }, T0 + 1000);
+    h.silence(['stage=merging'], T0 + 1000, T0 + H);
     h.clock.advance(10 * 60_000);
     await h.d.drain(); // 503 again for the unmuted one
     h.clock.advance(10 * 60_000);
@@ -365,9 +377,8 @@ describe('Dispatcher: repeats, silences, stop and the live path', () => {
     h.resolve(muted);
     h.resolve(loud);
     await h.d.drain();
-    const sent = r.accepted().flatMap((q) => q.json.alerts as Array<{ labels: { stage: string }; state: string }>);
-    expect(sent.map((a) => `${a.labels.stage}:${a.state}`)).toEqual(['upload:firing', 'merging:resolved', 'upload:resolved']);
-    expect(h.table.all().map((x) => [x.alertKey.includes('merging') ? 'merging' : 'upload', x.kind, x.status, x.lastError])).toEqual([
+    expect(acceptedStages(r)).toEqual(['upload:firing', 'merging:resolved', 'upload:resolved']);
+    expect(h.table.all().map((x) => [x.message.labels.stage, x.kind, x.status, x.lastError])).toEqual([
       ['merging', 'firing', 'silenced', 'silenced by silence 1 before it was delivered (an earlier attempt failed)'],
       ['upload', 'firing', 'delivered', null],
       ['merging', 'resolved', 'delivered', null],
@@ -375,7 +386,7 @@ describe('Dispatcher: repeats, silences, stop and the live path', () => {
     ]);
     // Muted before any attempt, the resolve is muted with it (the receiver never heard of the alert).
     const quiet = h.fire(undefined, { labels: { stage: 'cleanup' } });
-    new SilenceStore(h.db).add({ matchers: [parseMatcher('stage=cleanup')], startsAt: h.clock.now(), endsAt: h.clock.now() + 60_000 }, h.clock.now());
+    h.silence(['stage=cleanup'], h.clock.now(), h.clock.now() + 60_000);
     await h.d.drain();
     h.clock.advance(H);
     h.resolve(quiet);
@@ -392,7 +403,7 @@ describe('Dispatcher: repeats, silences, stop and the live path', () => {
     const t = h.fire();
     await h.d.drain();
     expect(only(h.table.all())).toMatchObject({ status: 'pending', attempts: 1 });
-    const s = new SilenceStore(h.db).add({ matchers: [parseMatcher('rule=high_error_rate')], startsAt: T0, endsAt: T0 + H }, T0);
+    const s = h.silence(['rule=high_error_rate'], T0, T0 + H);
     h.clock.advance(10 * 60_000);
     await h.d.drain();
     expect(only(h.table.all())).toMatchObject({ status: 'silenced', lastError: `silenced by silence ${s.id} before it was delivered (an earlier attempt failed)` });
@@ -410,11 +421,10 @@ describe('Dispatcher: repeats, silences, stop and the live path', () => {
     const h = harness({ webhook: { url: `${r.url}/hook` } }, { clock: systemClock, timers: true, routes });
     h.fire(undefined, { labels: { stage: 'storage' } }); // due now
     h.fire([], { labels: { stage: 'upload' } }); // due in 300 ms, through its route
-    new SilenceStore(h.db).add({ matchers: [parseMatcher('stage=storage')], startsAt: 0, endsAt: Date.now() + H }, Date.now());
+    h.silence(['stage=storage'], 0, Date.now() + H);
     h.d.start(); // mutes the row due now; no send follows that would kick it again
-    const deadline = Date.now() + 10_000; // without its own wake-up the timer sleeps 30 s
-    while (!h.table.all().some((x) => x.status === 'delivered') && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 20));
-    expect(h.table.all().map((x) => `${x.alertKey.replace(/.*stage="(\w+)".*/, '$1')}:${x.status}`)).toEqual(['storage:silenced', 'upload:delivered']);
+    await waitFor(() => h.table.all().some((x) => x.status === 'delivered'), 10_000, 20); // without its own wake-up the timer sleeps 30 s
+    expect(h.table.all().map((x) => `${x.message.labels.stage}:${x.status}`)).toEqual(['storage:silenced', 'upload:delivered']);
   });
 
   it('stop() waits for the send in flight and leaves the rest pending; a new dispatcher delivers them', async () => {
