@@ -25,7 +25,7 @@ const TEXT_MAX = 3000;
 export type SlackPayload = Required<Pick<IncomingWebhookSendArguments, 'text' | 'blocks'>>;
 
 /** Slack asks incoming webhooks for about one message per second. */
-export const SLACK_RATE_LIMIT: RateLimit = { perSecond: 1, burst: 1 };
+const SLACK_RATE_LIMIT: RateLimit = { perSecond: 1, burst: 1 };
 
 /**
  * Slack incoming webhook, posted with fetch rather than @slack/webhook's IncomingWebhook: that
