@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { ValidationError, VigilError, type Located } from '../errors.js';
-import { parseDuration } from '../util/duration.js';
+import { formatDuration, parseDuration } from '../util/duration.js';
 import { CONFIG_SCHEMA } from './schema.js';
 import { YamlSource, walkStrings } from './yaml-source.js';
 
@@ -141,19 +141,19 @@ function schemaProblem(src: YamlSource, e: ErrorObject): Located {
 }
 
 /** Durations below these would spin the agent (`0s` polls in a loop) or mean nothing; each is reported where it is written. */
-const MIN_INTERVALS: ReadonlyArray<{ path: string[]; minMs: number; shown: string }> = [
-  { path: ['evaluation_interval'], minMs: 1000, shown: '1s' },
-  { path: ['watch', 'reconcile_interval'], minMs: 100, shown: '100ms' },
-  { path: ['watch', 'poll_interval'], minMs: 50, shown: '50ms' },
-  { path: ['system', 'sample_interval'], minMs: 1000, shown: '1s' },
-  { path: ['sessions', 'abandon_after'], minMs: 60_000, shown: '1m' },
+const MIN_INTERVALS: ReadonlyArray<{ path: string[]; minMs: number }> = [
+  { path: ['evaluation_interval'], minMs: 1000 },
+  { path: ['watch', 'reconcile_interval'], minMs: 100 },
+  { path: ['watch', 'poll_interval'], minMs: 50 },
+  { path: ['system', 'sample_interval'], minMs: 1000 },
+  { path: ['sessions', 'abandon_after'], minMs: 60_000 },
 ];
 
 function tooShort(src: YamlSource, raw: Record<string, any>): Located[] {
   const out: Located[] = [];
-  for (const { path: p, minMs, shown } of MIN_INTERVALS) {
+  for (const { path: p, minMs } of MIN_INTERVALS) {
     const v = p.reduce<any>((o, k) => (o && typeof o === 'object' ? o[k] : undefined), raw);
-    if (v !== undefined && parseDuration(v) < minMs) out.push(src.problem(p, `${p.join('.')} must be at least ${shown}`));
+    if (v !== undefined && parseDuration(v) < minMs) out.push(src.problem(p, `${p.join('.')} must be at least ${formatDuration(minMs)}`));
   }
   return out;
 }
