@@ -83,9 +83,15 @@ export interface SessionPolicy {
   abandonAfterMs?: number;
 }
 
+/**
+ * Not finished and not abandoned: the first parameter is the oldest last line still live
+ * (now - abandonAfterMs). Open sessions only, through the partial index on them.
+ */
+const LIVE = `finished = 0 AND last_ts > ?`;
+
 export class StoreReads {
   private readonly stmt: ReturnType<typeof statementCache>;
-  readonly abandonAfterMs: number;
+  private readonly abandonAfterMs: number;
   constructor(
     readonly db: DB,
     policy: SessionPolicy = {},
@@ -135,22 +141,17 @@ export class StoreReads {
   /** Active sessions at `now`, longest-running first. */
   activeSessions(now: number, limit: number): SessionRow[] {
     return this.stmt(
-      `SELECT session_id, user_id, stage, first_ts, last_ts FROM sessions
-        WHERE finished = 0 AND first_ts <= ? AND last_ts > ? ORDER BY first_ts, session_id LIMIT ?`,
-    ).all(now, now - this.abandonAfterMs, limit) as SessionRow[];
+      `SELECT session_id, user_id, stage, first_ts, last_ts FROM sessions WHERE ${LIVE} AND first_ts <= ? ORDER BY first_ts, session_id LIMIT ?`,
+    ).all(now - this.abandonAfterMs, now, limit) as SessionRow[];
   }
 
   activeCount(now: number): number {
-    return (this.stmt(`SELECT count(*) AS n FROM sessions WHERE finished = 0 AND first_ts <= ? AND last_ts > ?`).get(now, now - this.abandonAfterMs) as { n: number }).n;
+    return (this.stmt(`SELECT count(*) AS n FROM sessions WHERE ${LIVE} AND first_ts <= ?`).get(now - this.abandonAfterMs, now) as { n: number }).n;
   }
 
   /** Active sessions whose first event is more than `olderThanMs` before `now`. */
   stuckCount(now: number, olderThanMs: number): number {
-    return (
-      this.stmt(`SELECT count(*) AS n FROM sessions WHERE finished = 0 AND first_ts < ? AND last_ts > ?`).get(now - olderThanMs, now - this.abandonAfterMs) as {
-        n: number;
-      }
-    ).n;
+    return (this.stmt(`SELECT count(*) AS n FROM sessions WHERE ${LIVE} AND first_ts < ?`).get(now - this.abandonAfterMs, now - olderThanMs) as { n: number }).n;
   }
 
   /** Sessions that became abandoned in (now - windowMs, now]: quiet for abandonAfterMs, never finished. */
@@ -170,8 +171,8 @@ export class StoreReads {
     const from = times[0]!;
     const to = times[times.length - 1]!;
     const rows = this.stmt(
-      `SELECT first_ts AS s, CASE WHEN finished = 0 THEN last_ts + @abandon ELSE coalesce(finished_ts, last_ts) END AS e
-         FROM sessions WHERE first_ts <= @to AND (CASE WHEN finished = 0 THEN last_ts + @abandon ELSE coalesce(finished_ts, last_ts) END) > @from`,
+      `SELECT s, e FROM (SELECT first_ts AS s, CASE WHEN finished = 0 THEN last_ts + @abandon ELSE coalesce(finished_ts, last_ts) END AS e
+         FROM sessions WHERE first_ts <= @to) WHERE e > @from`,
     ).all({ to, from, abandon: this.abandonAfterMs }) as { s: number; e: number }[];
     const starts = rows.map((r) => r.s).sort((a, b) => a - b);
     const ends = rows.map((r) => r.e).sort((a, b) => a - b);
