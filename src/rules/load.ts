@@ -30,6 +30,11 @@ export interface LintResult {
 /** Rule tests (`*.test.yaml`) live beside the rules they test and are not rules. */
 export const RULE_TEST_FILE = /\.test\.ya?ml$/;
 
+/** A *.yaml / *.yml name (or path) that is not a rule test. */
+export function isRuleFile(name: string): boolean {
+  return /\.ya?ml$/.test(name) && !RULE_TEST_FILE.test(name);
+}
+
 const TOP_KEYS = ['rules'] as const;
 const RULE_KEYS = [
   'name',
@@ -62,10 +67,7 @@ export function ruleFiles(paths: readonly string[]): { files: string[]; problems
       continue;
     }
     if (st.isDirectory()) {
-      const names = fs
-        .readdirSync(p)
-        .filter((n) => /\.ya?ml$/.test(n) && !RULE_TEST_FILE.test(n))
-        .sort();
+      const names = fs.readdirSync(p).filter(isRuleFile).sort();
       for (const n of names) files.push(path.join(p, n));
     } else files.push(p);
   }

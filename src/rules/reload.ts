@@ -8,7 +8,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import type { Clock } from '../clock.js';
 import { formatLocated, type Located } from '../errors.js';
 import { RuleSet } from './engine.js';
-import { lintRules, RULE_TEST_FILE, type LintOptions } from './load.js';
+import { isRuleFile, lintRules, type LintOptions } from './load.js';
 import type { RunnerLog } from './runner.js';
 
 // Re-exported for src/demo/workspace.ts, which imports it from here.
@@ -86,7 +86,7 @@ export class RuleReloader {
     });
     this.watcher = w;
     const kick = (p: string) => {
-      if (p !== this.o.dir && (!/\.ya?ml$/.test(p) || RULE_TEST_FILE.test(p))) return;
+      if (p !== this.o.dir && !isRuleFile(p)) return;
       this.schedule();
     };
     w.on('add', kick).on('change', kick).on('unlink', kick).on('addDir', kick).on('unlinkDir', kick);
