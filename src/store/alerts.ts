@@ -172,7 +172,7 @@ export class AlertStore {
     }
     let id: number;
     if (t.state === 'pending' || (t.state === 'firing' && !open)) {
-      id = this.insertEpisode(t, facts, st?.activeSince ?? t.at, t.state === 'firing' ? t.at : null);
+      id = this.insertEpisode(t, facts, st?.activeSince ?? t.at);
       if (isRepeat) return id; // a repeat whose episode row was pruned: re-opened, nothing transitioned
     } else if (t.state === 'firing') {
       id = open!.id;
@@ -180,15 +180,15 @@ export class AlertStore {
     } else {
       // resolved / inactive. Without an open episode (pruned by retention) the end is
       // still recorded, on a row of its own, so the transition is never lost.
-      id = open ? open.id : this.insertEpisode(t, facts, t.at, null);
+      id = open ? open.id : this.insertEpisode(t, facts, t.at);
       this.s.close.run({ id, state: t.state, facts, at: t.at, notifiedAt });
     }
     this.s.insertTransition.run(id, t.at, t.state, t.summary);
     return id;
   }
 
-  /** A new episode row in the transition's state; returns its id. */
-  private insertEpisode(t: Transition, facts: string, startedAt: number, firingAt: number | null): number {
+  /** A new episode row in the transition's state (firing since `t.at` when it is firing); returns its id. */
+  private insertEpisode(t: Transition, facts: string, startedAt: number): number {
     const row = {
       alertKey: t.alertKey,
       rule: t.rule,
@@ -199,7 +199,7 @@ export class AlertStore {
       description: t.description ?? null,
       facts,
       startedAt,
-      firingAt,
+      firingAt: t.state === 'firing' ? t.at : null,
       lastNotifiedAt: t.notify ? t.at : null,
     };
     return Number(this.s.insertAlert.run(row).lastInsertRowid);
