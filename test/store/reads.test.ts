@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HOUR, MINUTE } from '../../src/store/batch.js';
 import { openStore, type DB } from '../../src/store/db.js';
-import { StoreReads } from '../../src/store/reads.js';
+import { StoreReads, type SessionPolicy } from '../../src/store/reads.js';
 import { computeStats } from '../../src/store/stats.js';
 import { insertAlert, insertOutbox, insertRecent, insertSample, insertSession, tmpDir, writeCells } from '../api/helpers.js';
 
@@ -14,10 +14,10 @@ afterEach(() => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function setup(): StoreReads {
+function setup(policy: SessionPolicy = {}): StoreReads {
   dir = tmpDir('reads');
   db = openStore(dir);
-  return new StoreReads(db);
+  return new StoreReads(db, policy);
 }
 
 describe('StoreReads', () => {
@@ -36,9 +36,7 @@ describe('StoreReads', () => {
   });
 
   it('a session quiet for abandon_after is abandoned: no longer active or stuck, counted once as abandoned, ended in the history', () => {
-    dir = tmpDir('reads');
-    db = openStore(dir);
-    const r = new StoreReads(db, { abandonAfterMs: 2 * HOUR });
+    const r = setup({ abandonAfterMs: 2 * HOUR });
     insertSession(db, { id: 'dead', first: T0, last: T0 + 10 * MINUTE }); // its worker died after 10 minutes
     insertSession(db, { id: 'slow', first: T0, last: T0 + 3 * HOUR }); // long, but still logging
     insertSession(db, { id: 'done', first: T0, last: T0 + 20 * MINUTE, finished: 1, finishedTs: T0 + 20 * MINUTE });
