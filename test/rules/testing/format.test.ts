@@ -1,11 +1,11 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatLocated } from '../../../src/errors.js';
 import { parseTestFile } from '../../../src/rules/testing/format.js';
+import { tmpDir } from '../../helpers/agent.js';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-rule-test-format-'));
+const dir = tmpDir('rule-test-format');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const file = path.join(dir, 'x.test.yaml');
 
