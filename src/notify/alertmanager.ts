@@ -50,8 +50,8 @@ export class AlertmanagerChannel extends HttpChannel {
     });
     const resolveTimeoutMs = o.durationMs('resolve_timeout', DEFAULT_RESOLVE_TIMEOUT_MS);
     const generatorUrl = o.has('generator_url') ? o.url('generator_url') : undefined;
-    // Always sends resolves: a resolve is how Alertmanager learns an alert ended.
-    super(o, ctx, { label: o.channel, sendResolved: true });
+    // No send_resolved option (KNOWN): a resolve is how Alertmanager learns an alert ended.
+    super(o, ctx, o.channel);
     this.bases = bases;
     this.resolveTimeoutMs = resolveTimeoutMs;
     this.generatorUrl = generatorUrl;

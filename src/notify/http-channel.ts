@@ -10,13 +10,6 @@ export function postLabel(name: string, url: string): string {
   return `${name}: POST ${redactUrl(url)}`;
 }
 
-export interface HttpChannelSetup {
-  /** Prefix of the messages about this channel; built with redactUrl, so it holds no secret. */
-  label: string;
-  /** For receivers that must always hear resolves; otherwise the `send_resolved` option (default true). */
-  sendResolved?: true;
-}
-
 /**
  * What every HTTP channel does the same way: the `timeout` and `send_resolved` options, the
  * injected clock and fetch, and the send path — drop the resolves it does not deliver, never
@@ -33,13 +26,15 @@ export abstract class HttpChannel implements Channel {
 
   /**
    * Subclasses read their own options first and call this last, so that of several bad options
-   * the one reported is the first in the channel's documented order, as it always was.
+   * the one reported is the first in the channel's documented order, as it always was. `label`
+   * prefixes the messages about this channel; built with redactUrl, it holds no secret. A channel
+   * that must always send resolves leaves `send_resolved` out of its known options.
    */
-  protected constructor(o: OptionReader, ctx: ChannelContext, setup: HttpChannelSetup) {
+  protected constructor(o: OptionReader, ctx: ChannelContext, label: string) {
     this.name = o.channel;
-    this.label = setup.label;
+    this.label = label;
     this.timeoutMs = o.durationMs('timeout', DEFAULT_HTTP_TIMEOUT_MS);
-    this.sendResolved = setup.sendResolved ?? o.boolean('send_resolved', true);
+    this.sendResolved = o.boolean('send_resolved', true);
     this.clock = ctx.clock ?? systemClock;
     this.fetchFn = ctx.fetch;
   }

@@ -65,7 +65,7 @@ export class PagerDutyChannel extends HttpChannel {
       group: o.string('group_label', 'group'),
       class: o.string('class_label', 'class'),
     };
-    super(o, ctx, { label: postLabel(o.channel, url) });
+    super(o, ctx, postLabel(o.channel, url));
     this.routingKey = routingKey;
     this.url = url;
     this.source = source;

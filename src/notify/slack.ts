@@ -40,7 +40,7 @@ export class SlackChannel extends HttpChannel {
   constructor(options: SlackOptions, ctx: ChannelContext = {}) {
     const o = new OptionReader(ctx.name ?? 'slack', 'slack', options, KNOWN);
     const url = o.url('webhook_url');
-    super(o, ctx, { label: postLabel(o.channel, url) });
+    super(o, ctx, postLabel(o.channel, url));
     this.url = url;
   }
 

@@ -37,7 +37,7 @@ export class WebhookChannel extends HttpChannel {
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)) throw o.error('headers', `has an invalid header name "${k}"`);
       if (/[\r\n]/.test(v)) throw o.error('headers', `value of "${k}" must not contain line breaks`);
     }
-    super(o, ctx, { label: postLabel(o.channel, url) });
+    super(o, ctx, postLabel(o.channel, url));
     this.url = url;
     this.headers = headers;
   }
