@@ -3,15 +3,13 @@
  * The running agent reads silences at every enqueue and again before every send, so a new one
  * counts at once (even for a notification already queued), no restart.
  */
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import type { Command } from 'commander';
 import { resolveStateDir, type StoreOpts } from './state-dir.js';
 import { systemClock, type Clock } from '../clock.js';
 import { VigilError } from '../errors.js';
 import { formatMatcher, parseMatcher, SilenceStore, silenceStatus, type Silence } from '../notify/silences.js';
-import { DB_FILE, openStore } from '../store/db.js';
+import { openStore } from '../store/db.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
 import { parseTime } from '../util/time-range.js';
 
@@ -19,7 +17,6 @@ export interface SilenceCliIO {
   out?: (text: string) => void;
   clock?: Clock;
 }
-
 
 export function registerSilence(program: Command, io: SilenceCliIO = {}): void {
   const out = io.out ?? ((t: string) => process.stdout.write(t));
@@ -98,11 +95,7 @@ export function registerSilence(program: Command, io: SilenceCliIO = {}): void {
 }
 
 function withStore(opts: StoreOpts, use: (store: SilenceStore) => void): void {
-  const stateDir = resolveStateDir(opts);
-  if (!fs.existsSync(path.join(stateDir, DB_FILE))) {
-    throw new VigilError('VIGIL_STATE_DIR', `no vigil store in ${stateDir} (has the agent run yet? give --config or --state-dir)`);
-  }
-  const db = openStore(stateDir);
+  const db = openStore(resolveStateDir(opts));
   try {
     use(new SilenceStore(db));
   } finally {

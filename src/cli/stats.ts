@@ -1,9 +1,6 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
 import { systemClock } from '../clock.js';
-import { VigilError } from '../errors.js';
-import { DB_FILE, openStore } from '../store/db.js';
+import { openStore } from '../store/db.js';
 import { computeStats } from '../store/stats.js';
 import { resolveStateDir } from './state-dir.js';
 import { resolveRange } from '../util/time-range.js';
@@ -19,7 +16,6 @@ export function registerStats(program: Command): void {
     .option('--to <time>', 'end (ISO-8601 or epoch seconds; default now)')
     .action((opts: { config?: string; stateDir?: string; hours?: string; from?: string; to?: string }) => {
       const stateDir = resolveStateDir(opts);
-      if (!fs.existsSync(path.join(stateDir, DB_FILE))) throw new VigilError('VIGIL_STATE_DIR', `no vigil store in ${stateDir} (has the agent run yet?)`);
       const range = resolveRange(opts, systemClock.now());
       const db = openStore(stateDir, { readonly: true });
       try {
