@@ -241,10 +241,10 @@ export class Dispatcher {
    */
   private unsilenced(rows: OutboxRow[], now: number): OutboxRow[] {
     const out: OutboxRow[] = [];
-    const match = this.silences.matcherAt(now);
-    // IMMEDIATE: it reads then writes, and a `vigil silence add` committing in between must make it wait, not fail.
+    // IMMEDIATE: it reads the silences then writes, and a `vigil silence add` committing in between must make it wait, not fail.
     this.table.db
       .transaction(() => {
+        const match = this.silences.matcherAt(now);
         for (const row of rows) {
           const reason = muteReason(
             match(matchableLabels(row.message)),
