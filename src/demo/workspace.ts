@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { SHIPPED_RULES } from '../agent.js';
-import { RULE_TEST_FILE } from '../rules/reload.js';
+import { isRuleFile } from '../rules/load.js';
 
 export interface Workspace {
   dir: string;
@@ -89,7 +89,7 @@ export function createWorkspace(o: WorkspaceOptions): Workspace {
 
   const shipped = shippedRulesDir();
   for (const name of fs.readdirSync(shipped)) {
-    if (/\.ya?ml$/.test(name) && !RULE_TEST_FILE.test(name)) fs.copyFileSync(path.join(shipped, name), path.join(ws.rules, name));
+    if (isRuleFile(name)) fs.copyFileSync(path.join(shipped, name), path.join(ws.rules, name));
   }
   fs.writeFileSync(path.join(ws.rules, 'demo.yaml'), DEMO_RULE);
 

@@ -28,7 +28,7 @@ export interface LintResult {
 }
 
 /** Rule tests (`*.test.yaml`) live beside the rules they test and are not rules. */
-export const RULE_TEST_FILE = /\.test\.ya?ml$/;
+const RULE_TEST_FILE = /\.test\.ya?ml$/;
 
 /** A *.yaml / *.yml name (or path) that is not a rule test. */
 export function isRuleFile(name: string): boolean {

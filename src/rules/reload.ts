@@ -11,9 +11,6 @@ import { RuleSet } from './engine.js';
 import { isRuleFile, lintRules, type LintOptions } from './load.js';
 import type { RunnerLog } from './runner.js';
 
-// Re-exported for src/demo/workspace.ts, which imports it from here.
-export { RULE_TEST_FILE } from './load.js';
-
 /** Lints rule files/dirs (rule tests skipped) and builds the RuleSet of the valid rules. */
 export function lintRuleSet(paths: readonly string[], opts: LintOptions = {}): { set: RuleSet; problems: Located[]; files: string[] } {
   const r = lintRules(paths, opts);
