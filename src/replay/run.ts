@@ -71,10 +71,9 @@ export function isAnnounced(t: Transition): boolean {
  * step's time; its clock is read only by start(), which replay never calls.
  */
 export function replayRunner(o: { db: DB; rules: RuleSet; checks?: CheckSource; log: RunnerLog; config?: Partial<Pick<Config, 'sessions'>> }): RuleRunner {
-  const abandonAfterMs = o.config?.sessions?.abandon_after_ms;
   return new RuleRunner({
     rules: o.rules,
-    sources: { facts: new StoreFacts(o.db, abandonAfterMs === undefined ? {} : { abandonAfterMs }), checks: o.checks ?? new ScheduledChecks() },
+    sources: { facts: new StoreFacts(o.db, { abandonAfterMs: o.config?.sessions?.abandon_after_ms }), checks: o.checks ?? new ScheduledChecks() },
     clock: new ManualClock(0),
     alertStore: new AlertStore(o.db),
     log: o.log,
