@@ -13,7 +13,11 @@ const SEP = '\u001f';
 export interface AggregatorOptions {
   /** retention.recent_lines: how many parsed lines the store keeps for inspection. */
   recentLines: number;
-  /** Rejected-line samples kept per batch at most (the store keeps a bounded total). */
+  /**
+   * Rejected-line samples kept per batch at most: the newest ones, as the store keeps the
+   * newest retention.rejected_samples overall. With that bound here too, the store ends
+   * with the same samples however the lines were cut into batches (live, catch-up, replay).
+   */
   samplesPerBatch: number;
   /** Caps distinct values per minute. Absent: values are kept raw (a parse worker's per-chunk part, capped when absorbed). */
   guard?: CardinalityGuard;
@@ -45,13 +49,6 @@ export class Aggregator {
     }
     f.lastReadAt = now;
     this.file = f;
-  }
-
-  /** One accepted line; `text` is the line as read (kept only if it ends up in recent_lines). */
-  add(e: LogEvent, text: string): void {
-    const cell = this.tally(e);
-    if (cell === null) return;
-    this.ring.pushText(text, e.ts, e.level, cell.logger === e.logger ? cell.logger : e.logger, this.file!.file);
   }
 
   /**
@@ -101,9 +98,17 @@ export class Aggregator {
     const p = this.batch.parseErrors.get(key);
     if (p === undefined) this.batch.parseErrors.set(key, { start, file: f.file, reason, count: 1 });
     else p.count++;
-    if (this.batch.samples.length < this.opts.samplesPerBatch) {
-      this.batch.samples.push({ at: now, file: f.file, offset, reason, detail, sample });
-    }
+    const samples = this.batch.samples;
+    samples.push({ at: now, file: f.file, offset, reason, detail, sample });
+    // Trimmed in bulk, not per line: a flood of bad lines costs no shifting per line.
+    if (samples.length >= 2 * this.opts.samplesPerBatch + 64) this.trimSamples();
+  }
+
+  /** Keeps the newest samplesPerBatch samples of the batch. */
+  private trimSamples(): void {
+    const samples = this.batch.samples;
+    const over = samples.length - this.opts.samplesPerBatch;
+    if (over > 0) samples.splice(0, over);
   }
 
   /**
@@ -179,7 +184,8 @@ export class Aggregator {
       if (q === undefined) this.batch.parseErrors.set(key, e);
       else q.count += e.count;
     }
-    for (const x of p.samples) if (this.batch.samples.length < this.opts.samplesPerBatch) this.batch.samples.push(x);
+    for (const x of p.samples) this.batch.samples.push(x);
+    this.trimSamples();
     const r = p.ring;
     if (r !== null && r.n > 0) {
       for (let i = 0; i < r.n; i++) this.ring.push(r.start[i]!, r.end[i]!, r.ts[i]!, str[r.level[i]!]!, str[r.logger[i]!]!, f.file);
@@ -192,6 +198,7 @@ export class Aggregator {
    * with no guard and no ring). `t` holds the strings `ring` refers to.
    */
   takePart(t: StringTable, ring: RingMeta | null): ChunkPart {
+    this.trimSamples();
     const b = this.batch;
     const f = this.file ?? [...b.files.values()][0]!;
     const part = encodePart(f, b.cells, b.sessions, { lastSeen: [...b.lastSeen.values()], parseErrors: [...b.parseErrors.values()], samples: b.samples, ring }, t);
@@ -228,6 +235,7 @@ export class Aggregator {
    * lines would be pruned before anyone could read them, so they are never written).
    */
   take(flushRecent: boolean): Batch {
+    this.trimSamples();
     const b = this.batch;
     if (flushRecent && this.ring.length > 0) {
       b.recent = this.ring.drain().map((r) => ({ ts: r.ts, level: r.level, logger: r.logger, file: r.file, line: storableLine(r.text) }));

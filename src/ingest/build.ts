@@ -38,7 +38,7 @@ export function buildIngest(o: {
   const writer = new BatchWriter(db, { recentLines: config.retention.recent_lines, rejectedSamples: config.retention.rejected_samples });
   const stored = db.prepare(`SELECT max(start) AS s FROM windows WHERE res = ${MINUTE}`).get() as { s: number | null };
   const guard = new CardinalityGuard(config.cardinality, (start, dim) => distinctInMinute(db, start, dim), stored.s ?? -Infinity);
-  const aggregator = new Aggregator({ recentLines: config.retention.recent_lines, samplesPerBatch: 100, guard, maxLineBytes: config.max_line_bytes });
+  const aggregator = new Aggregator({ recentLines: config.retention.recent_lines, samplesPerBatch: config.retention.rejected_samples, guard, maxLineBytes: config.max_line_bytes });
   const tailer = new Tailer({
     inputs: config.inputs.map((i) => ({ path: i.path, start_at: i.start_at })),
     maxLineBytes: config.max_line_bytes,
@@ -54,6 +54,7 @@ export function buildIngest(o: {
     log,
     parseWorkers: o.parseWorkers ?? defaultParseWorkers(),
     maxLineBytes: config.max_line_bytes,
+    rejectedSamples: config.retention.rejected_samples,
     formats: config.inputs.map((i) => (i.format === 'auto' ? undefined : i.format)),
     ...(o.onCommit ? { onCommit: o.onCommit } : {}),
     ...(o.batchBytes ? { batchBytes: o.batchBytes } : {}),

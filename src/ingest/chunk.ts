@@ -32,6 +32,19 @@ export interface ChunkJob {
   nSpans: number;
   /** The input's configured format; absent: each line's own is detected. */
   format?: FormatName;
+  /**
+   * Replay: stop before the first line whose time is after this (the step being filled);
+   * ChunkDone.consumed says how many spans were taken. Absent: every line.
+   */
+  until?: number;
+  /**
+   * Replay: a line without a usable time takes the time of the line before it (fallbackTs
+   * before the first), as it would have been written then. Absent (live): fallbackTs, the
+   * time the batch was read.
+   */
+  carry?: boolean;
+  /** Per span, the time of a line without its own (rule tests' inline lines, `at:`); overrides the two above unless NaN. */
+  lineTs?: Float64Array;
 }
 
 export interface ChunkDone {
@@ -43,6 +56,10 @@ export interface ChunkDone {
   rejected: number;
   /** Newest event time among the accepted lines, or null. */
   newest: number | null;
+  /** Spans taken (all of them unless the job had `until`). */
+  consumed: number;
+  /** The time a next line without one would take (see ChunkJob.carry). */
+  carried: number;
   part: ChunkPart;
 }
 
@@ -65,7 +82,10 @@ export class ChunkParser {
   }
 
   parse(job: ChunkJob): ChunkDone {
-    const { fallbackTs, base, spans, nSpans } = job;
+    const { fallbackTs, base, spans, nSpans, lineTs } = job;
+    const until = job.until ?? Infinity;
+    const carry = job.carry === true;
+    let fb = fallbackTs;
     const buf = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
     const agg = this.agg;
     agg.setFile(job.file, fallbackTs);
@@ -81,21 +101,30 @@ export class ChunkParser {
     let lines = 0;
     let rejected = 0;
     let newest: number | null = null;
-    for (let i = 0; i < nSpans; i++) {
+    let i = 0;
+    for (; i < nSpans; i++) {
       const start = spans[2 * i]!;
       const end = spans[2 * i + 1]!;
+      if (lineTs !== undefined) {
+        const at = lineTs[i]!;
+        if (at === at) fb = at;
+      }
       if (start === -1) {
+        if (fb > until) break;
         rejected++;
-        agg.reject('too_long', `line longer than the limit (${end} bytes read so far)`, '', base, fallbackTs);
+        agg.reject('too_long', `line longer than the limit (${end} bytes read so far)`, '', base, fb);
         continue;
       }
       const text = (buf as unknown as Utf8Slicer).utf8Slice(start, end);
-      const r = parseLine(text, fallbackTs, undefined, job.format);
+      const r = parseLine(text, fb, undefined, job.format);
       if (isRejected(r)) {
+        if (fb > until) break;
         rejected++;
-        agg.reject(r.rejected, r.detail, redactText(sampleText(buf.subarray(start, end))), base + start, fallbackTs);
+        agg.reject(r.rejected, r.detail, redactText(sampleText(buf.subarray(start, end))), base + start, fb);
         continue;
       }
+      if (r.ts > until) break;
+      if (carry) fb = r.ts;
       lines++;
       if (newest === null || r.ts > newest) newest = r.ts;
       const cell = agg.tally(r);
@@ -125,7 +154,7 @@ export class ChunkParser {
         logger: this.rLogger.slice(from, kept),
       };
     }
-    return { seq: job.seq, bytes: job.bytes, spans: job.spans, lines, rejected, newest, part: agg.takePart(t, ring) };
+    return { seq: job.seq, bytes: job.bytes, spans: job.spans, lines, rejected, newest, consumed: i, carried: fb, part: agg.takePart(t, ring) };
   }
 
   private grow(n: number): void {

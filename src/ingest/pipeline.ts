@@ -25,6 +25,8 @@ export interface PipelineOptions {
   readAhead?: number;
   /** How many of a chunk's last lines the parsers describe for recent_lines. Default: the aggregator's. */
   recentLines?: number;
+  /** retention.rejected_samples: rejected-line samples a batch keeps (the newest), default 100. */
+  rejectedSamples?: number;
   /** max_line_bytes: a parse worker's heap must hold such a line parsed. */
   maxLineBytes?: number;
   /** Per input (the tailer's input index): the format its lines are read as; undefined or absent detects each line's own. */
@@ -74,7 +76,6 @@ interface InFlight {
   error: Error | null;
 }
 
-const SAMPLES_PER_BATCH = 100;
 const CHUNK_BUFFER = (1 << 20) + (1 << 16);
 /**
  * Chunks queued on a worker before this thread parses the next one itself: one being
@@ -130,7 +131,7 @@ export class Pipeline {
     this.recentFlushMs = o.recentFlushMs ?? 10_000;
     this.lastRecentFlush = o.clock.now();
     this.log = o.log ?? (() => {});
-    const parserOptions = { recentLines: o.recentLines ?? o.aggregator.recentCapacity, samplesPerBatch: SAMPLES_PER_BATCH };
+    const parserOptions = { recentLines: o.recentLines ?? o.aggregator.recentCapacity, samplesPerBatch: o.rejectedSamples ?? 100 };
     this.parser = new ChunkParser(parserOptions);
     this.pool = new ParsePool(o.parseWorkers ?? 0, parserOptions, o.maxLineBytes ?? 1 << 20);
     this.window = o.readAhead ?? 8;

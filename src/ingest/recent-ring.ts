@@ -129,13 +129,6 @@ export class RecentRing {
     this.vEnd = pos;
   }
 
-  /** Keeps `text` as the newest line. */
-  pushText(text: string, ts: number, level: string, logger: string, file: string): void {
-    const b = Buffer.from(text, 'utf8');
-    this.push(0, b.length, ts, level, logger, file);
-    this.endChunk(b);
-  }
-
   /** The kept lines, oldest first; empties the ring. */
   drain(): RingEntry[] {
     if (this.pending > 0) throw new Error('RecentRing.drain before endChunk');

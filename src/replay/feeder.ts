@@ -1,21 +1,28 @@
 /**
- * The replay feeder: merged lines go through the same Aggregator and BatchWriter as
- * live ingest, and the RuleRunner is evaluated at every step of the logs' own clock,
- * interleaved with ingest. Before evaluating at time T, every line stamped <= T has
- * been committed and no later one, so facts that depend on "what has been seen up
- * to now" (sessions, silence) read as they would have live.
+ * The replay feeder: the logs' own clock steps through the files, and at each step every
+ * file hands the ingest its lines up to that time (see cursor.ts: the live splitter,
+ * parser and aggregation), the batch is committed through the agent's BatchWriter, and
+ * the RuleRunner evaluates. Before evaluating at time T, every line stamped <= T has been
+ * committed and no later one (in each file, up to its first line after T), so facts that
+ * depend on "what has been seen up to now" (sessions, silence) read as they would have live.
  */
 import type { Config } from '../config/load.js';
 import { Aggregator } from '../ingest/aggregate.js';
 import { CardinalityGuard } from '../ingest/cardinality.js';
+import { ChunkParser } from '../ingest/chunk.js';
 import type { RuleRunner } from '../rules/runner.js';
 import type { RecordedTransition } from '../store/alerts.js';
 import { BatchWriter, distinctInMinute } from '../store/batch.js';
 import type { DB } from '../store/db.js';
-import { mergeByTime } from './merge.js';
-import type { LineSource } from './reader.js';
+import { Cursor, type ReplayInput } from './cursor.js';
 
-export type FeedConfig = Pick<Config, 'retention' | 'cardinality'>;
+export type FeedConfig = Pick<Config, 'retention' | 'cardinality'> & Partial<Pick<Config, 'max_line_bytes'>>;
+
+export interface FeedProgress {
+  lines: number;
+  rejected: number;
+  bytes: number;
+}
 
 export interface FeedOptions {
   db: DB;
@@ -28,38 +35,82 @@ export interface FeedOptions {
   until?: number | ((lastLineTs: number | null) => number);
   /** After each evaluation. */
   onStep?: (now: number, transitions: RecordedTransition[]) => void | Promise<void>;
-  /** Lines per committed batch at most, even within one step (bounds memory). Default 20,000. */
-  maxBatchLines?: number;
+  /** After each chunk ingested (for a progress display). */
+  onProgress?: (p: FeedProgress) => void;
+  /** Bytes per committed batch at most, even within one step (bounds memory), as live ingest's batches. Default 16 MiB. */
+  batchBytes?: number;
+}
+
+export interface FileResult {
+  file: string;
+  lines: number;
+  rejected: number;
+  /** Bytes after the last newline: not a line (yet), as for the agent. */
+  unterminated: number;
 }
 
 export interface FeedResult {
   lines: number;
   rejected: number;
+  bytes: number;
   batches: number;
   evaluations: number;
   firstTs: number | null;
   lastTs: number | null;
   firstEvaluation: number | null;
   lastEvaluation: number | null;
+  files: FileResult[];
 }
 
-export async function feed(sources: readonly LineSource[], o: FeedOptions): Promise<FeedResult> {
+const DEFAULT_MAX_LINE_BYTES = 1 << 20;
+
+export async function feed(inputs: readonly ReplayInput[], o: FeedOptions): Promise<FeedResult> {
   const { db, config, runner, stepMs } = o;
   if (!(stepMs > 0)) throw new RangeError(`stepMs must be > 0, got ${stepMs}`);
-  const writer = new BatchWriter(db, { recentLines: config.retention.recent_lines, rejectedSamples: config.retention.rejected_samples });
+  const { recent_lines: recentLines, rejected_samples: rejectedSamples } = config.retention;
+  const maxLineBytes = config.max_line_bytes ?? DEFAULT_MAX_LINE_BYTES;
+  // The pieces buildIngest puts together for the agent, with the same options.
+  const writer = new BatchWriter(db, { recentLines, rejectedSamples });
   const guard = new CardinalityGuard(config.cardinality, (start, dim) => distinctInMinute(db, start, dim));
-  const agg = new Aggregator({ recentLines: config.retention.recent_lines, samplesPerBatch: 100, guard });
-  const maxBatch = o.maxBatchLines ?? 20_000;
-  const res: FeedResult = { lines: 0, rejected: 0, batches: 0, evaluations: 0, firstTs: null, lastTs: null, firstEvaluation: null, lastEvaluation: null };
+  const agg = new Aggregator({ recentLines, samplesPerBatch: rejectedSamples, guard, maxLineBytes });
+  const parser = new ChunkParser({ recentLines: agg.recentCapacity, samplesPerBatch: rejectedSamples });
+  const batchBytes = o.batchBytes ?? 16 * 1024 * 1024;
+  const res: FeedResult = { lines: 0, rejected: 0, bytes: 0, batches: 0, evaluations: 0, firstTs: null, lastTs: null, firstEvaluation: null, lastEvaluation: null, files: [] };
 
-  let file: string | null = null;
-  let inBatch = 0;
-  const commit = (final: boolean) => {
-    if (inBatch === 0 && !final) return;
-    writer.commit(agg.take(final));
+  const cursors = inputs.map((i) => new Cursor(i, maxLineBytes));
+  // A file's lines before its first timed one take that line's time; a file with none
+  // takes the time the replay starts at.
+  const starts = cursors.map((c) => c.firstTime());
+  for (const s of starts) if (s !== null && (res.firstTs === null || s < res.firstTs)) res.firstTs = s;
+  cursors.forEach((c, i) => (c.carried = starts[i] ?? res.firstTs ?? o.from ?? 0));
+
+  let inBatch = 0; // bytes absorbed since the last commit
+  let absorbed = 0;
+  let dirty = false;
+  const progress = () => {
+    let lines = 0;
+    let rejected = 0;
+    let bytes = 0;
+    for (const c of cursors) {
+      lines += c.stats.lines;
+      rejected += c.stats.rejected;
+      bytes += c.stats.bytes;
+    }
+    return { lines, rejected, bytes };
+  };
+  const commit = () => {
+    writer.commit(agg.take(false));
     res.batches++;
     inBatch = 0;
-    file = null; // take() forgets the current file
+    dirty = false;
+  };
+  const afterChunk = () => {
+    const p = progress();
+    inBatch += p.bytes - absorbed;
+    absorbed = p.bytes;
+    dirty = true;
+    if (inBatch >= batchBytes) commit();
+    o.onProgress?.(p);
   };
   const evaluate = async (now: number) => {
     const t = await runner.evaluateAt(now);
@@ -69,37 +120,31 @@ export async function feed(sources: readonly LineSource[], o: FeedOptions): Prom
     await o.onStep?.(now, t);
   };
 
-  const lines = mergeByTime(sources, o.from ?? 0);
-  let next = lines.next();
-  let nextEval: number | null = o.from ?? null;
-  if (nextEval === null && !next.done) nextEval = Math.ceil(next.value.ts / stepMs) * stepMs;
-
-  for (; !next.done; next = lines.next()) {
-    const l = next.value;
-    // The line is past the step: what came before is what the rules see at that step.
-    while (nextEval !== null && l.ts > nextEval) {
-      commit(false);
+  let nextEval: number | null = o.from ?? (res.firstTs === null ? null : Math.ceil(res.firstTs / stepMs) * stepMs);
+  try {
+    let open = cursors;
+    while (open.length > 0) {
+      // Without any timed line there is no clock to step: everything is read at once.
+      const until = nextEval ?? Infinity;
+      open = open.filter((c) => c.feedUntil(until, parser, agg, afterChunk));
+      if (open.length === 0 || nextEval === null) break;
+      if (dirty) commit();
       await evaluate(nextEval);
       nextEval += stepMs;
     }
-    if (l.file !== file) {
-      agg.setFile(l.file, l.ts);
-      file = l.file;
-    }
-    if (l.event) {
-      agg.add(l.event, l.text!);
-      res.lines++;
-    } else {
-      const r = l.rejected!;
-      agg.reject(r.reason, r.detail, r.sample, r.offset, l.ts);
-      res.rejected++;
-    }
-    res.firstTs ??= l.ts;
-    if (res.lastTs === null || l.ts > res.lastTs) res.lastTs = l.ts;
-    if (++inBatch >= maxBatch) commit(false);
+    // The last lines, and the ring of recent lines (kept until the end, as during a catch-up).
+    writer.commit(agg.take(true));
+    res.batches++;
+  } finally {
+    for (const c of cursors) c.close();
   }
-  commit(true);
 
+  Object.assign(res, progress());
+  for (const c of cursors) {
+    res.files.push({ file: c.file, lines: c.stats.lines, rejected: c.stats.rejected, unterminated: c.stats.unterminated });
+    if (c.stats.newest !== null && (res.lastTs === null || c.stats.newest > res.lastTs)) res.lastTs = c.stats.newest;
+  }
+  if (res.lines === 0) res.firstTs = null; // nothing was accepted: no clock
   const until = typeof o.until === 'function' ? o.until(res.lastTs) : (o.until ?? res.lastTs);
   if (until !== null && nextEval !== null) {
     for (; nextEval <= until; nextEval += stepMs) await evaluate(nextEval);

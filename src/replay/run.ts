@@ -2,6 +2,7 @@
  * `vigil replay` as a function: log files → the same ingest and rule engine as the
  * agent, on the logs' clock → one JSON line per alert transition.
  */
+import fs from 'node:fs';
 import type { Config } from '../config/load.js';
 import { ManualClock } from '../clock.js';
 import type { RuleSet, Transition } from '../rules/engine.js';
@@ -11,14 +12,14 @@ import { AlertStore } from '../store/alerts.js';
 import type { DB } from '../store/db.js';
 import { StoreFacts } from '../store/facts.js';
 import { ScheduledChecks } from './checks.js';
-import { feed, type FeedResult } from './feeder.js';
+import { feed, type FeedProgress, type FeedResult } from './feeder.js';
 import { expandInputs } from './files.js';
-import { FileLineSource } from './reader.js';
 
 export interface ReplayOptions {
   paths: readonly string[];
   rules: RuleSet;
-  config: Pick<Config, 'retention' | 'cardinality' | 'max_line_bytes'> & Partial<Pick<Config, 'sessions'>>;
+  /** `inputs`: a replayed file is read in the format of the input whose glob (else file-name pattern) it matches; a directory gives the files those patterns match. */
+  config: Pick<Config, 'retention' | 'cardinality' | 'max_line_bytes'> & Partial<Pick<Config, 'sessions' | 'inputs'>>;
   /** An empty, migrated store. */
   db: DB;
   stepMs: number;
@@ -29,6 +30,10 @@ export interface ReplayOptions {
   log: RunnerLog;
   /** Default: everything healthy (see ScheduledChecks). */
   checks?: CheckSource;
+  /** Before reading: the logical files and their total size. */
+  onStart?: (files: number, totalBytes: number) => void;
+  /** After each chunk ingested. */
+  onProgress?: (p: FeedProgress) => void;
 }
 
 /** Facts a replay cannot move: no system samples exist and the checks answer healthy throughout. */
@@ -80,19 +85,44 @@ export function replayRunner(o: { db: DB; rules: RuleSet; checks?: CheckSource; 
   });
 }
 
-export async function replay(o: ReplayOptions): Promise<FeedResult> {
-  const files = expandInputs(o.paths);
-  const sources = files.map((f) => new FileLineSource(f.name, f.parts, o.config.max_line_bytes));
+export interface ReplayResult extends FeedResult {
+  /** Transitions written. */
+  printed: number;
+}
+
+export async function replay(o: ReplayOptions): Promise<ReplayResult> {
+  const files = expandInputs(o.paths, o.config.inputs);
+  let total = 0;
+  for (const f of files) for (const p of f.parts) total += sizeOf(p);
+  o.onStart?.(files.length, total);
   const runner = replayRunner(o);
   const tail = settleMs(o.rules, o.stepMs);
-  return feed(sources, {
-    db: o.db,
-    config: o.config,
-    runner,
-    stepMs: o.stepMs,
-    until: (last) => (last === null ? Number.NEGATIVE_INFINITY : last + tail),
-    onStep: (_now, transitions) => {
-      for (const t of transitions) if (o.allStates || isAnnounced(t)) o.write(formatTransition(t));
+  let printed = 0;
+  const res = await feed(
+    files.map((f) => ({ file: f.name, parts: f.parts, ...(f.format !== undefined ? { format: f.format } : {}) })),
+    {
+      db: o.db,
+      config: o.config,
+      runner,
+      stepMs: o.stepMs,
+      until: (last) => (last === null ? Number.NEGATIVE_INFINITY : last + tail),
+      onStep: (_now, transitions) => {
+        for (const t of transitions) {
+          if (!o.allStates && !isAnnounced(t)) continue;
+          o.write(formatTransition(t));
+          printed++;
+        }
+      },
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     },
-  });
+  );
+  return { ...res, printed };
+}
+
+function sizeOf(p: string): number {
+  try {
+    return fs.statSync(p).size;
+  } catch {
+    return 0;
+  }
 }

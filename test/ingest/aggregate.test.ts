@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { buildIngest } from '../../src/ingest/build.js';
 import type { LogEvent } from '../../src/parse/event.js';
 import { Aggregator } from '../../src/ingest/aggregate.js';
+import { ChunkParser } from '../../src/ingest/chunk.js';
 import { CardinalityGuard } from '../../src/ingest/cardinality.js';
 import { BatchWriter, distinctInMinute } from '../../src/store/batch.js';
 import { openStore } from '../../src/store/db.js';
@@ -50,13 +51,13 @@ describe('Aggregator + BatchWriter', () => {
   it('counts operations per stage, failures and durations, across batches and late lines', () => {
     const { db, writer, agg } = setup();
     agg.setFile('media.log', T0);
-    agg.add(ev({ event: 'stage_completed', stage: 'upload', success: true, durationSeconds: 10 }), "{}");
-    agg.add(ev({ event: 'stage_completed', stage: 'upload', success: false, durationSeconds: 30, errorCode: 'STORAGE_UPLOAD_FAILED', level: 'ERROR' }), "{}");
-    agg.add(ev({ event: 'stage_started', stage: 'upload' }), "{}"); // not an operation
+    agg.tally(ev({ event: 'stage_completed', stage: 'upload', success: true, durationSeconds: 10 }));
+    agg.tally(ev({ event: 'stage_completed', stage: 'upload', success: false, durationSeconds: 30, errorCode: 'STORAGE_UPLOAD_FAILED', level: 'ERROR' }));
+    agg.tally(ev({ event: 'stage_started', stage: 'upload' })); // not an operation
     writer.commit(agg.take(true));
     agg.setFile('media.log', T0);
-    agg.add(ev({ ts: T0 + 5 * 60_000, event: 'processing_error', stage: 'compression', errorCode: 'FFMPEG_FAILED', level: 'ERROR' }), "{}");
-    agg.add(ev({ ts: T0 - 3 * 3_600_000, event: 'stage_completed', stage: 'upload', success: true, durationSeconds: 20 }), "{}"); // late line
+    agg.tally(ev({ ts: T0 + 5 * 60_000, event: 'processing_error', stage: 'compression', errorCode: 'FFMPEG_FAILED', level: 'ERROR' }));
+    agg.tally(ev({ ts: T0 - 3 * 3_600_000, event: 'stage_completed', stage: 'upload', success: true, durationSeconds: 20 })); // late line
     writer.commit(agg.take(true));
 
     const s = computeStats(db, { from: T0, to: T0 + 3_600_000 });
@@ -76,7 +77,7 @@ describe('Aggregator + BatchWriter', () => {
     const { db, writer, agg } = setup();
     agg.setFile('media.log', T0);
     for (let m = 0; m < 240; m++) {
-      agg.add(ev({ ts: T0 + m * 60_000 + 17, event: 'stage_completed', stage: 'merging', success: m % 7 !== 0, durationSeconds: 1 + (m % 13) }), "{}");
+      agg.tally(ev({ ts: T0 + m * 60_000 + 17, event: 'stage_completed', stage: 'merging', success: m % 7 !== 0, durationSeconds: 1 + (m % 13) }));
     }
     writer.commit(agg.take(true));
     // 10:07:30 → 13:41:00 spans ragged minutes on both sides of three whole hours.
@@ -99,14 +100,14 @@ describe('Aggregator + BatchWriter', () => {
   it('tracks sessions: first/last event, current stage, completion, late lines', () => {
     const { db, writer, agg } = setup();
     agg.setFile('media.log', T0);
-    agg.add(ev({ sessionId: 's1', userId: 'u1', event: 'stage_started', stage: 'upload', ts: T0 }), "{}");
-    agg.add(ev({ sessionId: 's1', event: 'stage_started', stage: 'analysis', ts: T0 + 60_000 }), "{}");
-    agg.add(ev({ sessionId: 's2', event: 'stage_started', stage: 'upload', ts: T0 }), "{}");
+    agg.tally(ev({ sessionId: 's1', userId: 'u1', event: 'stage_started', stage: 'upload', ts: T0 }));
+    agg.tally(ev({ sessionId: 's1', event: 'stage_started', stage: 'analysis', ts: T0 + 60_000 }));
+    agg.tally(ev({ sessionId: 's2', event: 'stage_started', stage: 'upload', ts: T0 }));
     writer.commit(agg.take(true));
     agg.setFile('media.log', T0);
-    agg.add(ev({ sessionId: 's1', event: 'stage_started', stage: 'upload', ts: T0 - 60_000 }), "{}"); // late, older
-    agg.add(ev({ sessionId: 's2', event: 'session_completed', ts: T0 + 120_000 }), "{}");
-    agg.add(ev({ sessionId: 's3', event: 'stage_completed', stage: 'cleanup', success: true, ts: T0 + 1 }), "{}");
+    agg.tally(ev({ sessionId: 's1', event: 'stage_started', stage: 'upload', ts: T0 - 60_000 })); // late, older
+    agg.tally(ev({ sessionId: 's2', event: 'session_completed', ts: T0 + 120_000 }));
+    agg.tally(ev({ sessionId: 's3', event: 'stage_completed', stage: 'cleanup', success: true, ts: T0 + 1 }));
     writer.commit(agg.take(true));
     const rows = db.prepare('SELECT session_id, user_id, first_ts, last_ts, stage, events, finished FROM sessions ORDER BY session_id').all();
     expect(rows).toEqual([
@@ -127,7 +128,7 @@ describe('Aggregator + BatchWriter', () => {
       const { db, writer, agg } = setup();
       for (let i = 0; i < lines.length; i += perBatch) {
         agg.setFile('media.log', T0);
-        for (const l of lines.slice(i, i + perBatch)) agg.add(l, '{}');
+        for (const l of lines.slice(i, i + perBatch)) agg.tally(l);
         writer.commit(agg.take(true));
       }
       return db.prepare('SELECT session_id, user_id, logger, first_ts, last_ts, stage, events, finished, finished_ts FROM sessions').all();
@@ -142,13 +143,13 @@ describe('Aggregator + BatchWriter', () => {
   it('caps distinct error codes per minute, also after a restart, counting the rest as OTHER', () => {
     const { db, writer, agg } = setup({ error_code: 3, stage: 30, logger: 50, level: 16 });
     agg.setFile('errors.log', T0);
-    for (const c of ['A', 'B']) agg.add(ev({ errorCode: c, level: 'ERROR' }), "{}");
+    for (const c of ['A', 'B']) agg.tally(ev({ errorCode: c, level: 'ERROR' }));
     writer.commit(agg.take(true));
     // A fresh guard (as after a restart) must learn A and B from the store.
     const guard2 = new CardinalityGuard({ error_code: 3, stage: 30, logger: 50, level: 16 }, (s, d) => distinctInMinute(db, s, d));
     const agg2 = new Aggregator({ recentLines: 5, samplesPerBatch: 10, guard: guard2 });
     agg2.setFile('errors.log', T0);
-    for (const c of ['C', 'D', 'E', 'A', 'D']) agg2.add(ev({ errorCode: c, level: 'ERROR' }), "{}");
+    for (const c of ['C', 'D', 'E', 'A', 'D']) agg2.tally(ev({ errorCode: c, level: 'ERROR' }));
     writer.commit(agg2.take(true));
     const s = computeStats(db, { from: T0, to: T0 + 60_000 });
     expect(s.error_codes).toEqual({ A: 2, B: 1, C: 1, OTHER: 3 }); // D, E, D
@@ -158,7 +159,13 @@ describe('Aggregator + BatchWriter', () => {
   it('keeps only the latest recent lines, redacted, and bounded rejected samples', () => {
     const { db, writer, agg } = setup();
     agg.setFile('app.log', T0);
-    for (let i = 0; i < 8; i++) agg.add(ev({ message: `m${i}` }), JSON.stringify({ message: `m${i}`, password: 'hunter2' }));
+    // Through the one entry point ingest and replay share: a chunk parsed, then absorbed.
+    const text = Array.from({ length: 8 }, (_, i) => JSON.stringify({ timestamp: new Date(T0).toISOString(), message: `m${i}`, password: 'hunter2' }) + '\n').join('');
+    const bytes = new Uint8Array(Buffer.from(text));
+    const spans: number[] = [];
+    for (let s = 0, e = text.indexOf('\n'); e !== -1; s = e + 1, e = text.indexOf('\n', s)) spans.push(s, e);
+    const done = new ChunkParser({ recentLines: 5, samplesPerBatch: 10 }).parse({ seq: 0, file: 'app.log', base: 0, fallbackTs: T0, bytes, spans: Int32Array.from(spans), nSpans: 8 });
+    agg.absorb(done.part, Buffer.from(bytes.buffer));
     for (let i = 0; i < 5; i++) agg.reject('not_json', 'Unexpected token', `bad ${i}`, i * 10, T0);
     writer.commit(agg.take(true));
     const lines = db.prepare('SELECT line FROM recent_lines ORDER BY seq').all() as { line: string }[];
@@ -172,7 +179,7 @@ describe('Aggregator + BatchWriter', () => {
   it('writes nothing of a batch whose commit fails', () => {
     const { db, writer, agg } = setup();
     agg.setFile('app.log', T0);
-    agg.add(ev({ event: 'stage_completed', stage: 'upload', success: true }), "{}");
+    agg.tally(ev({ event: 'stage_completed', stage: 'upload', success: true }));
     const b = agg.take(true);
     b.checkpoints.set('fp', { fingerprint: 'fp', path: '/x', dev: 1, ino: 2, offset: 100, skipping: false, updatedAt: T0 });
     // Sabotage the last statement of the transaction: a NULL path violates NOT NULL.

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULTS, loadConfig } from '../../src/config/load.js';
 import { feed } from '../../src/replay/feeder.js';
-import { ArrayLineSource } from '../../src/replay/reader.js';
 import { replay, replayRunner, settleMs } from '../../src/replay/run.js';
 import { RuleSet } from '../../src/rules/engine.js';
 import { lintRuleSource } from '../../src/rules/load.js';
@@ -47,12 +46,12 @@ describe('feed', () => {
     const seen: string[] = [];
     const res = await feed(
       [
-        new ArrayLineSource('app.log', [
+        { file: 'app.log', lines: [
           at(0, { event: 'stage_started', stage: 'upload', session_id: 's1' }),
           at(45, { event: 'session_completed', session_id: 's1' }),
-        ]),
+        ] },
         // An operation exactly on a step is seen by that step's evaluation.
-        new ArrayLineSource('ops.log', [at(10, { event: 'stage_completed', stage: 'upload', success: true })]),
+        { file: 'ops.log', lines: [at(10, { event: 'stage_completed', stage: 'upload', success: true })] },
       ],
       {
         db,
@@ -71,13 +70,19 @@ describe('feed', () => {
     expect(db.prepare(`SELECT sum(lines) AS n FROM file_stats`).get()).toEqual({ n: 3 });
   });
 
-  it('evaluates from `from` even before the first line, and commits big steps in bounded batches', async () => {
+  it('evaluates from `from` even before the first line, and commits big steps in bounded batches (by bytes, as live ingest)', async () => {
     const db = openStore(':memory:');
     const runner = replayRunner({ db, rules: rules(STUCK), log: quiet });
-    const lines = Array.from({ length: 2500 }, (_, i) => at(5, { event: 'stage_completed', stage: 'upload', success: true, n: i }));
-    const res = await feed([new ArrayLineSource('a.log', lines)], { db, config, runner, stepMs: 60_000, from: T, until: T + 5 * MIN, maxBatchLines: 1000 });
-    expect(res).toMatchObject({ lines: 2500, evaluations: 6, firstEvaluation: T, batches: 3 });
-    expect(db.prepare(`SELECT sum(ops) AS n FROM windows WHERE res = 60000`).get()).toEqual({ n: 2500 });
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-feed-'));
+    dirs.push(d);
+    const file = path.join(d, 'a.log');
+    // ~3 MiB in one step: three 1 MiB reads, each committed once the batch bound is reached.
+    const lines = Array.from({ length: 10_000 }, (_, i) => at(5, { event: 'stage_completed', stage: 'upload', success: true, n: i, pad: 'x'.repeat(200) }).text);
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+    const res = await feed([{ file: 'a.log', parts: [file] }], { db, config, runner, stepMs: 60_000, from: T, until: T + 5 * MIN, batchBytes: 1 << 20 });
+    expect(res).toMatchObject({ lines: 10_000, evaluations: 6, firstEvaluation: T });
+    expect(res.batches).toBeGreaterThanOrEqual(3);
+    expect(db.prepare(`SELECT sum(ops) AS n FROM windows WHERE res = 60000`).get()).toEqual({ n: 10_000 });
   });
 });
 

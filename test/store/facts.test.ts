@@ -24,7 +24,7 @@ function ingest(db: DB, lines: Line[]): void {
     const text = raw ?? JSON.stringify({ timestamp: iso(ts), ...fields });
     const r = parseLine(text, ts);
     if (isRejected(r)) agg.reject(r.rejected, r.detail, text, 0, ts);
-    else agg.add(r, text);
+    else agg.tally(r);
   }
   writer.commit(agg.take(true));
 }

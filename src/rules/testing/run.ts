@@ -5,12 +5,13 @@
  * are pending or firing — plus those that resolved since the previous eval_time —
  * are compared with the expectation.
  */
+import fs from 'node:fs';
 import { DEFAULTS } from '../../config/load.js';
 import type { Located } from '../../errors.js';
 import { ScheduledChecks } from '../../replay/checks.js';
-import { feed } from '../../replay/feeder.js';
+import type { ReplayInput } from '../../replay/cursor.js';
+import { feed, type FeedProgress } from '../../replay/feeder.js';
 import { expandInputs } from '../../replay/files.js';
-import { ArrayLineSource, FileLineSource, type LineSource } from '../../replay/reader.js';
 import { replayRunner } from '../../replay/run.js';
 import { openStore } from '../../store/db.js';
 import { insertSample } from '../../store/samples.js';
@@ -55,14 +56,22 @@ export interface FileResult {
   results: TestResult[];
 }
 
-const MAX_LINE_BYTES = DEFAULTS.max_line_bytes;
 const FEED_CONFIG = {
+  max_line_bytes: DEFAULTS.max_line_bytes,
   retention: { windows_ms: 0, samples_ms: 0, alerts_ms: 0, recent_lines: 100, rejected_samples: 100 },
   cardinality: { ...DEFAULTS.cardinality },
 };
 
 /** Runs every test of one file whose name matches `filter`. */
-export async function runTestFile(file: string, opts: { filter?: RegExp } = {}): Promise<FileResult> {
+export interface RunOptions {
+  filter?: RegExp;
+  /** Before each test's input is read: its name and the size of its input files. */
+  onTestStart?: (name: string, inputBytes: number) => void;
+  /** After each chunk of a test's input. */
+  onProgress?: (p: FeedProgress) => void;
+}
+
+export async function runTestFile(file: string, opts: RunOptions = {}): Promise<FileResult> {
   const parsed = parseTestFile(file);
   if (!parsed.test) return { file, problems: parsed.problems, results: [] };
   const tf = parsed.test;
@@ -71,12 +80,12 @@ export async function runTestFile(file: string, opts: { filter?: RegExp } = {}):
   const results: TestResult[] = [];
   for (const t of tf.tests) {
     if (opts.filter && !opts.filter.test(t.name)) continue;
-    results.push(await runTest(tf, t, set));
+    results.push(await runTest(tf, t, set, opts));
   }
   return { file, problems: [], results };
 }
 
-export async function runTest(tf: TestFile, t: TestCase, set: RuleSet): Promise<TestResult> {
+export async function runTest(tf: TestFile, t: TestCase, set: RuleSet, opts: RunOptions = {}): Promise<TestResult> {
   const db = openStore(':memory:');
   const errors: string[] = [];
   const log: RunnerLog = {
@@ -98,7 +107,14 @@ export async function runTest(tf: TestFile, t: TestCase, set: RuleSet): Promise<
     const failures: EvalFailure[] = [];
     const last = t.evals.length ? t.start + t.evals[t.evals.length - 1]!.offsetMs : t.start;
 
-    await feed(sources(t), {
+    const inputs = sources(t);
+    if (opts.onTestStart) {
+      let bytes = 0;
+      for (const i of inputs) for (const p of i.parts ?? []) bytes += sizeOf(p);
+      opts.onTestStart(t.name, bytes);
+    }
+    await feed(inputs, {
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       db,
       config: FEED_CONFIG,
       runner,
@@ -133,16 +149,24 @@ export async function runTest(tf: TestFile, t: TestCase, set: RuleSet): Promise<
   }
 }
 
-function sources(t: TestCase): LineSource[] {
-  const out: LineSource[] = [];
-  for (const f of expandInputs(t.inputFiles)) out.push(new FileLineSource(f.name, f.parts, MAX_LINE_BYTES));
+function sizeOf(p: string): number {
+  try {
+    return fs.statSync(p).size;
+  } catch {
+    return 0;
+  }
+}
+
+function sources(t: TestCase): ReplayInput[] {
+  const out: ReplayInput[] = [];
+  for (const f of expandInputs(t.inputFiles)) out.push({ file: f.name, parts: f.parts, ...(f.format !== undefined ? { format: f.format } : {}) });
   const byFile = new Map<string, { text: string; at: number }[]>();
   for (const l of t.inputLines) {
     const list = byFile.get(l.file) ?? [];
     list.push({ text: l.text, at: l.at });
     byFile.set(l.file, list);
   }
-  for (const [file, lines] of [...byFile].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) out.push(new ArrayLineSource(file, lines));
+  for (const [file, lines] of [...byFile].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) out.push({ file, lines });
   return out;
 }
 
