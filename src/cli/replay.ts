@@ -3,9 +3,31 @@ import { loadConfig } from '../config/load.js';
 import { ValidationError, VigilError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { openReplayStore } from '../replay/db.js';
-import { replay } from '../replay/run.js';
+import { replay, type ReplayResult } from '../replay/run.js';
 import { lintRuleSet } from '../rules/reload.js';
 import { parseDuration } from '../util/duration.js';
+import { duration, Progress } from '../util/progress.js';
+import { systemClock } from '../clock.js';
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+
+/**
+ * What replay tells stderr when it is done: a file without a single JSON line (else the
+ * empty output would look like "nothing fired"), an unterminated last line, then one
+ * summary line.
+ */
+export function replaySummary(r: ReplayResult, elapsedMs: number): string[] {
+  const out: string[] = [];
+  for (const f of r.files) {
+    if (f.lines === 0) out.push(`vigil replay: ${f.file}: no JSON lines${f.rejected > 0 ? ` (${plural(f.rejected, 'line')} rejected, e.g. not JSON)` : ' (empty)'}`);
+    if (f.unterminated > 0) out.push(`vigil replay: ${f.file}: the last ${plural(f.unterminated, 'byte')} have no newline: not a line yet, as for the agent`);
+  }
+  out.push(
+    `vigil replay: ${plural(r.files.length, 'file')}, ${plural(r.lines, 'line')}, ${plural(r.rejected, 'rejected line')}, ` +
+      `${plural(r.printed, 'transition')}, ${plural(r.evaluations, 'evaluation')} in ${duration(elapsedMs / 1000)}`,
+  );
+  return out;
+}
 
 export function registerReplay(program: Command): void {
   program
@@ -49,8 +71,10 @@ for byte, for the same input. Exit status 0.`,
         out = '';
       };
       let ok = false;
+      const progress = new Progress({ stream: process.stderr, clock: systemClock, label: 'replay' });
+      let total = 0;
       try {
-        await replay({
+        const res = await replay({
           paths,
           rules: set,
           config,
@@ -62,10 +86,15 @@ for byte, for the same input. Exit status 0.`,
             out += line + '\n';
             if (out.length > 1 << 16) flush();
           },
+          onStart: (_files, bytes) => (total = bytes),
+          onProgress: (p) => progress.update({ lines: p.lines + p.rejected, bytes: p.bytes, totalBytes: total }),
         });
         flush();
+        progress.clear();
+        for (const line of replaySummary(res, progress.elapsedMs())) process.stderr.write(line + '\n');
         ok = true;
       } finally {
+        progress.clear();
         if (ok) store.close();
         else store.discard();
       }

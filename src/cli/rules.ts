@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { formatLocated, VigilError } from '../errors.js';
 import { lintRuleSet } from '../rules/reload.js';
+import { systemClock } from '../clock.js';
 import { formatFileResult, runTestFile } from '../rules/testing/index.js';
+import { Progress } from '../util/progress.js';
 
 export function registerRules(program: Command): void {
   const rules = program.command('rules').description('validate and test alert rule files');
@@ -68,7 +70,18 @@ plus those that resolved since the previous eval_time (state: resolved).`,
       let failed = 0;
       let broken = 0;
       for (const file of files) {
-        const r = await runTestFile(file, filter ? { filter } : {});
+        let progress: Progress | null = null;
+        let total = 0;
+        const r = await runTestFile(file, {
+          ...(filter ? { filter } : {}),
+          onTestStart: (name, bytes) => {
+            progress?.clear();
+            progress = new Progress({ stream: process.stderr, clock: systemClock, label: `${file}: ${name}` });
+            total = bytes;
+          },
+          onProgress: (p) => progress?.update({ lines: p.lines + p.rejected, bytes: p.bytes, totalBytes: total }),
+        });
+        (progress as Progress | null)?.clear();
         process.stdout.write(formatFileResult(r).join('\n') + '\n');
         if (r.problems.length > 0) broken++;
         for (const t of r.results) {

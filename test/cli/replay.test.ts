@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, requireBuild, ROOT, runCli, tmpDir } from '../helpers/agent.js';
+import { CLI, hasCommand, requireBuild, ROOT, runCli, tmpDir } from '../helpers/agent.js';
 
 beforeAll(() => requireBuild());
 
@@ -25,7 +25,8 @@ const EXPECTED = path.join(ROOT, 'fixtures/incidents/ffmpeg_outage.expected.json
 describe('vigil replay', () => {
   it('prints exactly the golden transitions of the ffmpeg outage, byte for byte, every run', () => {
     const a = replayInRoot([INCIDENT, '--rules', 'rules']);
-    expect(a.stderr).toBe('');
+    // Not a terminal: no progress, only the summary line.
+    expect(a.stderr).toMatch(/^vigil replay: 1 file, 4,111 lines, 1 rejected line, 8 transitions, 736 evaluations in \d[^\n]*\n$/);
     expect(a.status).toBe(0);
     expect(a.stdout).toBe(fs.readFileSync(EXPECTED, 'utf8'));
     const b = replayInRoot([INCIDENT, '--rules', 'rules']);
@@ -123,6 +124,31 @@ describe('vigil replay', () => {
     const step = runCli(['replay', path.join(ROOT, INCIDENT), '--rules', path.join(ROOT, 'rules'), '--step', 'soon']);
     expect(step.status).toBe(2);
     expect(step.stderr).toContain('VIGIL_DURATION_INVALID');
+  });
+
+  it('says so on stderr when a file has no JSON line, instead of printing nothing', () => {
+    const d = tmpDir('replay-nojson');
+    dirs.push(d);
+    fs.writeFileSync(path.join(d, 'app.log'), 'plain text\nmore text\n');
+    const r = runCli(['replay', path.join(d, 'app.log'), '--rules', path.join(ROOT, 'rules')]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`vigil replay: ${path.join(d, 'app.log')}: no JSON lines (2 lines rejected, e.g. not JSON)\n`);
+    expect(r.stderr).toContain('vigil replay: 1 file, 0 lines, 2 rejected lines, 0 transitions, 0 evaluations');
+  });
+
+  it.runIf(hasCommand('script'))('draws progress on a terminal (a pseudo-TTY), then the summary', () => {
+    const d = tmpDir('replay-tty');
+    dirs.push(d);
+    const out = path.join(d, 'out.jsonl');
+    // A few MiB: several reads, each reported.
+    const lines = Array.from({ length: 60_000 }, (_, i) => JSON.stringify({ timestamp: new Date(Date.UTC(2026, 10, 22, 10) + i * 500).toISOString(), level: 'INFO', message: 'x' }));
+    fs.writeFileSync(path.join(d, 'app.log'), lines.join('\n') + '\n');
+    const cmd = `${process.execPath} ${CLI} replay ${path.join(d, 'app.log')} --rules ${path.join(ROOT, 'rules')} > ${out}`;
+    const r = spawnSync('script', ['-qc', cmd, '/dev/null'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/\rreplay: [\d,]+ lines, [\d.]+ MiB, [\dkM.]+ lines\/s \([\d.]+ MiB\/s\), \d+%, [^\r]* left/);
+    expect(r.stdout).toMatch(/vigil replay: 1 file, 60,000 lines, 0 rejected lines/);
   });
 
   it('says in --help which transitions it prints', () => {
