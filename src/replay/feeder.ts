@@ -70,7 +70,7 @@ export async function feed(inputs: readonly ReplayInput[], o: FeedOptions): Prom
   const { recent_lines: recentLines, rejected_samples: rejectedSamples } = config.retention;
   const maxLineBytes = config.max_line_bytes ?? DEFAULT_MAX_LINE_BYTES;
   // The pieces buildIngest puts together for the agent, with the same options.
-  const writer = new BatchWriter(db, { recentLines, rejectedSamples });
+  const writer = new BatchWriter(db, { recentLines, rejectedSamples, deferRollups: true });
   const guard = new CardinalityGuard(config.cardinality, (start, dim) => distinctInMinute(db, start, dim));
   const agg = new Aggregator({ recentLines, samplesPerBatch: rejectedSamples, guard, maxLineBytes });
   const parser = new ChunkParser({ recentLines: agg.recentCapacity, samplesPerBatch: rejectedSamples });
@@ -113,6 +113,7 @@ export async function feed(inputs: readonly ReplayInput[], o: FeedOptions): Prom
     o.onProgress?.(p);
   };
   const evaluate = async (now: number) => {
+    writer.flushRollups(now);
     const t = await runner.evaluateAt(now);
     res.evaluations++;
     res.firstEvaluation ??= now;
@@ -149,5 +150,7 @@ export async function feed(inputs: readonly ReplayInput[], o: FeedOptions): Prom
   if (until !== null && nextEval !== null) {
     for (; nextEval <= until; nextEval += stepMs) await evaluate(nextEval);
   }
+  // The store is complete for whoever reads it afterwards (--db).
+  writer.flushRollups(Infinity);
   return res;
 }

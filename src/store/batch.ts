@@ -116,6 +116,13 @@ export interface BatchLimits {
   recentLines: number;
   /** Rejected-line samples kept for inspection. */
   rejectedSamples: number;
+  /**
+   * Replay: hour and day rollups are summed in memory and written by flushRollups() only
+   * once their period has ended. Every read of the windows covers [from, now) and takes
+   * a rollup only for a whole period before `now` (see slices()), so no read can tell;
+   * a replay committing every 15 s step then rewrites each rollup row once, not 240 times.
+   */
+  deferRollups?: boolean;
 }
 
 /** Prepared statements for the batch commit; all ingest-side SQL lives here. */
@@ -132,6 +139,9 @@ export class BatchWriter {
   private readonly upsertCheckpoint;
   private readonly deleteCheckpoint;
   private readonly tx: (b: Batch) => void;
+  private readonly pendingHours = new Map<string, Rollup>();
+  private readonly pendingDays = new Map<string, Rollup>();
+  private readonly flushTx: (readableAt: number) => void;
 
   constructor(
     db: DB,
@@ -191,6 +201,18 @@ export class BatchWriter {
         offset = excluded.offset, skipping = excluded.skipping, size_seen = excluded.size_seen, updated_at = excluded.updated_at, tail = excluded.tail`);
     this.deleteCheckpoint = db.prepare(`DELETE FROM checkpoints WHERE fingerprint = ?`);
     this.tx = db.transaction((b: Batch) => this.write(b));
+    this.flushTx = db.transaction((readableAt: number) => {
+      for (const [res, pending] of [
+        [HOUR, this.pendingHours],
+        [DAY, this.pendingDays],
+      ] as const) {
+        for (const [k, r] of pending) {
+          if (r.cell.start + res > readableAt) continue;
+          this.runRollup(res, r);
+          pending.delete(k);
+        }
+      }
+    });
     // A catch-up batch rewrites pages all over the sessions table, more than the default
     // 1000-page checkpoint interval: checkpoint every ~40 MB of WAL instead of after every
     // batch, so a page rewritten by several batches is copied into the database once.
@@ -226,15 +248,26 @@ export class BatchWriter {
     for (const fp of b.released) this.deleteCheckpoint.run(fp);
   }
 
+  /**
+   * With deferRollups: writes the rollups of every period that ends at or before
+   * `readableAt` (Infinity: all), before an evaluation at that time reads them.
+   */
+  flushRollups(readableAt: number): void {
+    if (this.pendingHours.size === 0 && this.pendingDays.size === 0) return;
+    this.flushTx(readableAt);
+  }
+
   /** Minute windows, plus their hour and day rollups (summed here first: one upsert per rollup cell). */
   private runRollups(cells: Iterable<WindowCell>): void {
-    const hours = new Map<string, Rollup>();
-    const days = new Map<string, Rollup>();
+    const defer = this.limits.deferRollups === true;
+    const hours = defer ? this.pendingHours : new Map<string, Rollup>();
+    const days = defer ? this.pendingDays : new Map<string, Rollup>();
     for (const c of cells) {
       this.runWindow(MINUTE, c);
       rollInto(hours, c, HOUR);
       rollInto(days, c, DAY);
     }
+    if (defer) return;
     for (const h of hours.values()) this.runRollup(HOUR, h);
     for (const d of days.values()) this.runRollup(DAY, d);
   }
