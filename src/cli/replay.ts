@@ -55,7 +55,12 @@ line plus the longest for + keep_firing_for (of the rules that read the logs) an
 one step, so alerts can settle.
 Checks that describe the machine (backup, ffmpeg) answer "healthy" in a replay, and
 no system samples exist, so system rules do not fire. The output is the same, byte
-for byte, for the same input. Exit status 0.`,
+for byte, for the same input. Exit status 0.
+
+Files are read by the agent's own ingest (formats from the config's inputs, the same
+line limit; empty lines are no lines). stderr: progress on a terminal, then one
+summary line (files, lines, rejected lines, transitions), and a word for a file
+without a single JSON line.`,
     )
     .action(async (paths: string[], opts: { rules?: string; config?: string; db?: string; step?: string; allStates?: boolean }) => {
       const config = loadConfig({ file: opts.config });
