@@ -22,7 +22,7 @@ import type { RuleSet } from './rules/engine.js';
 import { RuleReloader } from './rules/reload.js';
 import { RuleRunner } from './rules/runner.js';
 import { AlertStore } from './store/alerts.js';
-import { openStore, DB_FILE, type DB } from './store/db.js';
+import { AGENT_BUSY_TIMEOUT_MS, openStore, DB_FILE, type DB } from './store/db.js';
 import { StoreFacts } from './store/facts.js';
 import { acquireLock } from './store/lock.js';
 import { applyRetention } from './store/retention.js';
@@ -99,7 +99,8 @@ export class Agent {
     // 1. store
     fs.mkdirSync(config.state_dir, { recursive: true });
     this.releaseLock = acquireLock(config.state_dir);
-    this.db = openStore(config.state_dir);
+    // A short lock wait: the API, ingest and rules share this thread (see AGENT_BUSY_TIMEOUT_MS).
+    this.db = openStore(config.state_dir, { busyTimeoutMs: AGENT_BUSY_TIMEOUT_MS });
 
     // 2. notify configuration first: rules are checked against the channel names.
     this.channels = buildChannels(config.channels, { clock });

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
+import { isStoreBusy } from '../store/db.js';
 
 /**
  * Every error the API answers has one shape: `{statusCode, error, message, code}`
@@ -12,7 +13,12 @@ export interface ApiErrorBody {
   error: string;
   message: string;
   code: ErrorCode;
+  /** Seconds after which the request is worth trying again (503 VIGIL_STORE_BUSY; also the Retry-After header). */
+  retry_after?: number;
 }
+
+/** A lock held by another process is usually short (a shell's transaction, a backup): ask again in a second. */
+export const STORE_BUSY_RETRY_AFTER_S = 1;
 
 const REASONS: Record<number, string> = {
   400: 'Bad Request',
@@ -32,6 +38,19 @@ export function errorBody(statusCode: number, code: ErrorCode, message: string):
 
 export function sendError(reply: FastifyReply, statusCode: number, code: ErrorCode, message: string): FastifyReply {
   return reply.code(statusCode).type('application/json; charset=utf-8').send(errorBody(statusCode, code, message));
+}
+
+/**
+ * The store is locked by another process (VIGIL_STORE_BUSY): 503 with Retry-After, at once,
+ * instead of the request waiting on the lock with the whole event loop. The body is sent
+ * as text so a route's own 503 schema (the health probe's) does not reshape it.
+ */
+export function storeBusy(reply: FastifyReply): FastifyReply {
+  const body: ApiErrorBody = {
+    ...errorBody(503, 'VIGIL_STORE_BUSY', 'the store is locked by another process (a sqlite3 shell or backup holding a write transaction?); try again shortly'),
+    retry_after: STORE_BUSY_RETRY_AFTER_S,
+  };
+  return reply.code(503).header('Retry-After', String(STORE_BUSY_RETRY_AFTER_S)).type('application/json; charset=utf-8').send(JSON.stringify(body));
 }
 
 export function unauthorized(reply: FastifyReply, message: string): FastifyReply {
@@ -67,6 +86,10 @@ export function installErrorHandlers(app: FastifyInstance, log: Logger | undefin
     if (status === 401) return unauthorized(reply, e.message);
     if (status === 404) return sendError(reply, 404, 'VIGIL_API_NOT_FOUND', e.message);
     if (status < 500) return sendError(reply, status, 'VIGIL_API_BAD_REQUEST', e.message);
+    if (isStoreBusy(e)) {
+      log?.warn({ code: 'VIGIL_STORE_BUSY', err: e.message, method: req.method, url: req.routeOptions.url }, 'API request refused: the store is locked by another process');
+      return storeBusy(reply);
+    }
     log?.error({ err: { message: e.message, stack: e.stack, code: e.code }, method: req.method, url: req.routeOptions.url }, 'API request failed');
     return sendError(reply, 500, 'VIGIL_API_INTERNAL', 'internal error; see the vigil log');
   });

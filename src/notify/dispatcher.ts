@@ -16,7 +16,7 @@ import { settleWithin } from './deadline.js';
 import { muteReason, OutboxTable, type OutboxCounts, type OutboxRow } from './outbox.js';
 import { matchableLabels, SilenceStore } from './silences.js';
 import type { Channel, RateLimit, SendOutcome } from './types.js';
-import type { DB } from '../store/db.js';
+import { isStoreBusy, type DB } from '../store/db.js';
 
 export type NotifyLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>) => void;
 
@@ -27,6 +27,9 @@ export const DEFAULT_MAX_BATCH = 50;
 export const DEFAULT_STOP_TIMEOUT_MS = 5000;
 /** The timer never sleeps longer than this, so a row queued without a kick() still goes out. */
 const MAX_SLEEP_MS = 30_000;
+/** Recording a send's outcome while another process holds the store's lock: first retry after this, doubling up to the max. */
+const RECORD_RETRY_MS = 100;
+const RECORD_RETRY_MAX_MS = 2000;
 
 export interface DispatcherOptions {
   db: DB;
@@ -290,20 +293,41 @@ export class Dispatcher {
     const outcome = await this.send(channel, rows);
     if (this.closed) return;
     try {
-      if (outcome.ok) return this.delivered(name, rows);
-      if (outcome.retry === 'transient') return this.retry(name, rows, outcome);
-      if (rows.length === 1) return this.failed(name, rows, outcome);
+      if (outcome.ok) return await this.recorded(name, () => this.delivered(name, rows));
+      if (outcome.retry === 'transient') return await this.recorded(name, () => this.retry(name, rows, outcome));
+      if (rows.length === 1) return await this.recorded(name, () => this.failed(name, rows, outcome));
       // One bad notification must not take its group down with it: find it by sending each alone.
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i]!;
         const alone = await this.send(channel, [row]);
         if (this.closed) return;
-        if (alone.ok) this.delivered(name, [row]);
-        else if (alone.retry === 'permanent') this.failed(name, [row], alone);
-        else return this.retry(name, rows.slice(i), alone);
+        if (alone.ok) await this.recorded(name, () => this.delivered(name, [row]));
+        else if (alone.retry === 'permanent') await this.recorded(name, () => this.failed(name, [row], alone));
+        else return await this.recorded(name, () => this.retry(name, rows.slice(i), alone));
       }
     } catch (e) {
       this.log('error', 'could not record a delivery outcome; the rows stay pending and will be sent again', { channel: name, err: errorText(e) });
+    }
+  }
+
+  /**
+   * Writes a send's outcome. While another process holds the store's write lock the agent
+   * waits only briefly (AGENT_BUSY_TIMEOUT_MS), so the write is tried again later instead,
+   * the channel staying in flight meanwhile: a delivered group is not taken and sent again
+   * just because its outcome could not be written at once. After stop() it gives up, and
+   * the rows stay pending for the next start (at-least-once, as after kill -9).
+   */
+  private async recorded(name: string, write: () => void): Promise<void> {
+    for (let wait = RECORD_RETRY_MS, logged = false; ; wait = Math.min(RECORD_RETRY_MAX_MS, wait * 2)) {
+      try {
+        return write();
+      } catch (e) {
+        if (!isStoreBusy(e) || this.closed) throw e;
+        if (!logged) this.log('warn', 'the store is locked by another process; recording the delivery outcome when it is released', { code: 'VIGIL_STORE_BUSY', channel: name, err: errorText(e) });
+        logged = true;
+      }
+      await new Promise<void>((resolve) => setTimeout(resolve, wait).unref());
+      if (this.closed) throw new Error('stopped while the store was locked');
     }
   }
 

@@ -11,7 +11,27 @@ export const DB_FILE = 'vigil.db';
 
 export interface OpenOptions {
   readonly?: boolean;
+  /**
+   * How long a statement waits for a lock another process holds before it fails with
+   * SQLITE_BUSY, once the store is open (opening and migrating always wait OPEN_BUSY_TIMEOUT_MS).
+   * Default OPEN_BUSY_TIMEOUT_MS: right for a CLI command, which may wait. The agent passes
+   * AGENT_BUSY_TIMEOUT_MS: better-sqlite3 is synchronous, so the wait freezes its event loop.
+   */
+  busyTimeoutMs?: number;
 }
+
+/** Opening and migrating wait this long for another process's lock (nothing else runs yet). */
+export const OPEN_BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * The agent's wait for another process's lock. A `vigil silence add` holds the write lock for
+ * a few milliseconds, so it is waited for; a lock held longer (a sqlite3 shell in BEGIN
+ * EXCLUSIVE, a backup tool) fails the statement with VIGIL_STORE_BUSY after at most this
+ * freeze of the event loop, and the writer retries later (ingest with its backoff, rules at
+ * the next evaluation, the dispatcher after a second). Measured with a sqlite3 shell holding
+ * BEGIN EXCLUSIVE: in WAL mode reads never wait for it, only writes do.
+ */
+export const AGENT_BUSY_TIMEOUT_MS = 50;
 
 /** Opens (creating and migrating if needed) the store in `stateDir`, or `:memory:`. */
 export function openStore(stateDirOrMemory: string, opts: OpenOptions = {}): DB {
@@ -30,7 +50,7 @@ export function openStore(stateDirOrMemory: string, opts: OpenOptions = {}): DB 
   } catch (e) {
     throw new VigilError('VIGIL_STATE_DIR', `cannot open ${file}: ${(e as Error).message}`, { cause: e });
   }
-  db.pragma('busy_timeout = 5000');
+  db.pragma(`busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
   if (!opts.readonly) {
     db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: a power cut may lose the last transactions, never corrupt or
@@ -57,7 +77,23 @@ export function openStore(stateDirOrMemory: string, opts: OpenOptions = {}): DB 
   });
   if (!opts.readonly) migrate(db);
   else checkVersion(db);
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? OPEN_BUSY_TIMEOUT_MS))}`);
   return db;
+}
+
+/**
+ * The error is SQLite saying another connection holds a lock it needs (SQLITE_BUSY and its
+ * extended codes, SQLITE_LOCKED): the store is fine, the statement can be tried again later.
+ */
+export function isStoreBusy(e: unknown): boolean {
+  if (e instanceof VigilError) return e.code === 'VIGIL_STORE_BUSY';
+  const code = (e as { code?: unknown } | null)?.code;
+  return e instanceof Database.SqliteError && typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)(_|$)/.test(code);
+}
+
+/** A busy SQLite error as the typed VIGIL_STORE_BUSY (what `what` could not do, and why). */
+export function storeBusyError(what: string, e: unknown): VigilError {
+  return new VigilError('VIGIL_STORE_BUSY', `${what}: the store is locked by another process (${(e as Error).message}); try again shortly`, { cause: e });
 }
 
 /** Prepares each distinct SQL text once, for a reader whose statements depend on its arguments. */
