@@ -9,7 +9,7 @@ import type { Clock } from './clock.js';
 import { CheckCache } from './collect/checks.js';
 import { startSampler } from './collect/system.js';
 import type { Config } from './config/load.js';
-import { formatLocated, ValidationError } from './errors.js';
+import { errorText, formatLocated, ValidationError } from './errors.js';
 import { buildIngest } from './ingest/build.js';
 import type { CommitInfo, Pipeline } from './ingest/pipeline.js';
 import { logFn, type Logger } from './log.js';
@@ -22,7 +22,7 @@ import type { RuleSet } from './rules/engine.js';
 import { RuleReloader } from './rules/reload.js';
 import { RuleRunner } from './rules/runner.js';
 import { AlertStore } from './store/alerts.js';
-import { AGENT_BUSY_TIMEOUT_MS, openStore, DB_FILE, type DB } from './store/db.js';
+import { AGENT_BUSY_TIMEOUT_MS, checkpointWal, openStore, sizeWal, storeFileGone, storeFileId, DB_FILE, type DB, type StoreFileId } from './store/db.js';
 import { StoreFacts } from './store/facts.js';
 import { acquireLock } from './store/lock.js';
 import { applyRetention } from './store/retention.js';
@@ -36,6 +36,8 @@ export interface AgentOptions {
   /** Batches committed per turn of the event loop before yielding (keeps the API responsive during a catch-up). */
   batchesPerTurn?: number;
   onCommit?: (c: CommitInfo) => void;
+  /** The agent cannot go on (its store was lost and could not be rebuilt): `vigil run` exits non-zero, systemd restarts it. */
+  onFatal?: (e: Error) => void;
 }
 
 /**
@@ -49,6 +51,21 @@ export const SHIPPED_RULES = path.resolve(HERE, path.basename(path.dirname(HERE)
 /** After a commit, rules are evaluated again at most this often (the <1 s alert path). */
 const EVAL_AFTER_COMMIT_MIN_GAP_MS = 200;
 const RETENTION_INTERVAL_MS = 3_600_000;
+/** How often the store file's identity is checked (two stat calls). */
+const STORE_CHECK_INTERVAL_MS = 1000;
+/** Every this many store checks, the WAL is checkpointed and resized to the free space (the time half of its bound). */
+const WAL_CHECK_EVERY = 30;
+/** Backoff after failed commits: 500 ms, 1 s, 2 s … at most 30 s. */
+export function commitRetryDelayMs(failures: number): number {
+  return Math.min(30_000, 250 * 2 ** Math.min(failures, 7));
+}
+
+/** Commits to the store are failing (disk full, database locked): since when, how often, the last error. */
+export interface CommitFailure {
+  since: number;
+  failures: number;
+  error: string;
+}
 
 /**
  * The running agent. Stages start left to right — store → tail/ingest → collect →
@@ -83,6 +100,13 @@ export class Agent {
   private needScan = true;
   private stopped = false;
   private failures = 0;
+  /** Set while commits fail: kick() does nothing until the backoff timer retries. */
+  private retryTimer: NodeJS.Timeout | null = null;
+  private commitFailure: CommitFailure | null = null;
+  private storeTimer: NodeJS.Timeout | null = null;
+  private storeId: StoreFileId | null = null;
+  private rebuilding: Promise<void> | null = null;
+  private stopRequested = false;
   private lastCommitAt: number | null = null;
   private readonly startedAt: number;
 
@@ -101,6 +125,7 @@ export class Agent {
     this.releaseLock = acquireLock(config.state_dir);
     // A short lock wait: the API, ingest and rules share this thread (see AGENT_BUSY_TIMEOUT_MS).
     this.db = openStore(config.state_dir, { busyTimeoutMs: AGENT_BUSY_TIMEOUT_MS });
+    this.storeId = storeFileId(config.state_dir);
 
     // 2. notify configuration first: rules are checked against the channel names.
     this.channels = buildChannels(config.channels, { clock });
@@ -186,6 +211,7 @@ export class Agent {
       { mode: config.watch.mode, reconcileIntervalMs: config.watch.reconcile_interval_ms, pollIntervalMs: config.watch.poll_interval_ms, log: logFn(log) },
     );
     this.tailer.scan();
+    this.watchStore();
     const state = path.join(config.state_dir, DB_FILE);
     const inputs = config.inputs.map((i) => i.path).join(', ');
     const files = this.tailer.files().map((f) => f.path);
@@ -208,6 +234,7 @@ export class Agent {
         if (r.at === null) return null;
         return { at: r.at, ok: r.ok, ...(r.ok ? {} : { error: r.problems.map(formatLocated).join('\n') }) };
       },
+      storeWrites: () => (this.commitFailure === null ? { failing: false } : { failing: true, ...this.commitFailure }),
       ingestLagMs: () => {
         if (this.lastCommitAt === null) return null;
         const behind = this.tailer.files().some((f) => f.lagBytes > 0);
@@ -273,7 +300,9 @@ export class Agent {
 
   /** Something may have changed: drain soon (coalesces bursts of events). */
   kick(): void {
-    if (this.scheduled || this.stopped) return;
+    // While commits fail, only the backoff timer retries: file events and the reconcile
+    // scan (every second) kicking past it made a full disk spin at ~60 ms a try.
+    if (this.scheduled || this.stopped || this.retryTimer !== null) return;
     this.scheduled = true;
     setImmediate(() => this.drainTurn());
   }
@@ -303,16 +332,107 @@ export class Agent {
         this.tailer.scan();
       }
       const r = await this.pipeline.drainSome(this.o.batchesPerTurn ?? 4);
-      this.failures = 0;
+      this.commitsRecovered();
       if (r.more) this.kick();
     } catch (e) {
-      // A failed commit (disk full, database locked): the tailer was rewound; try again
-      // later with a growing pause instead of spinning.
+      // A failed commit (disk full, database locked): the tailer was rewound, nothing is
+      // lost; try again later with a growing pause instead of spinning.
+      if (this.stopped) return;
       this.failures++;
-      const delay = Math.min(30_000, 250 * 2 ** Math.min(this.failures, 7));
-      this.o.log.error({ err: (e as Error).message, retry_in_ms: delay }, 'ingest batch failed; retrying');
-      setTimeout(() => this.kick(), delay).unref();
+      const delay = commitRetryDelayMs(this.failures);
+      this.commitFailed(errorText(e), delay);
+      // Give the WAL's space back to the database if it can be (the retry needs room).
+      checkpointWal(this.db);
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        this.kick();
+      }, delay);
+      this.retryTimer.unref();
     }
+  }
+
+  /** Logged once when commits start failing (and when the error changes), not once per try. */
+  private commitFailed(error: string, delay: number): void {
+    const { log, clock } = this.o;
+    const f = this.commitFailure;
+    if (f === null) {
+      this.commitFailure = { since: clock.now(), failures: 1, error };
+      log.error({ code: 'VIGIL_STATE_DIR', err: error, retry_in_ms: delay }, `ingest commits failing: ${error}; lines stay in the log files and are read again once the store takes them`);
+      this.api?.vigil.health.invalidate();
+      return;
+    }
+    f.failures++;
+    if (error !== f.error) {
+      f.error = error;
+      log.error({ code: 'VIGIL_STATE_DIR', err: error, failures: f.failures, retry_in_ms: delay }, `ingest commits still failing, now with: ${error}`);
+    } else log.debug({ failures: f.failures, retry_in_ms: delay }, 'ingest commit retry failed');
+  }
+
+  private commitsRecovered(): void {
+    this.failures = 0;
+    const f = this.commitFailure;
+    if (f === null) return;
+    this.commitFailure = null;
+    this.o.log.info({ failures: f.failures, failing_for_ms: this.o.clock.now() - f.since }, `ingest commits recovered after ${f.failures} failure(s)`);
+    this.api?.vigil.health.invalidate();
+  }
+
+  /**
+   * Checks every second that vigil.db (and its WAL) at the state directory is still the
+   * file this agent writes to; every 30 s also checkpoints the WAL and resizes its bound
+   * to the free space.
+   */
+  private watchStore(): void {
+    const dir = this.o.config.state_dir;
+    let ticks = 0;
+    this.storeTimer = setInterval(() => {
+      if (this.stopped || this.rebuilding !== null || this.storeId === null) return;
+      const gone = storeFileGone(dir, this.storeId);
+      if (gone !== null) {
+        void this.rebuildStore(gone);
+        return;
+      }
+      if (++ticks % WAL_CHECK_EVERY === 0) {
+        try {
+          sizeWal(this.db, dir);
+        } catch {
+          /* the next tick tries again */
+        }
+        checkpointWal(this.db);
+      }
+    }, STORE_CHECK_INTERVAL_MS);
+    this.storeTimer.unref();
+  }
+
+  /**
+   * The store was deleted (or replaced) under the running agent: everything it committed
+   * since went to an unlinked file. Every stage holding the old handle is stopped and
+   * started again on whatever is at the path now — a fresh store when nothing is, whose
+   * empty checkpoints make each file read again from its start_at (so each line counts
+   * once in the new store). When that fails the agent cannot go on: onFatal.
+   */
+  private rebuildStore(why: string): Promise<void> {
+    const { log, config } = this.o;
+    const file = path.join(config.state_dir, DB_FILE);
+    log.error({ code: 'VIGIL_STORE_LOST', reason: why, state: file }, `the store was lost under the running agent (${why}); rebuilding ${file}: a fresh store reads each file again from its start_at, alert history and pending notifications are gone`);
+    this.rebuilding = (async () => {
+      await this.shutdown(false);
+      if (this.stopRequested) return;
+      this.stopped = false;
+      this.needScan = true;
+      this.failures = 0;
+      this.commitFailure = null;
+      await this.start();
+      log.warn({ code: 'VIGIL_STORE_LOST', state: file }, `store rebuilt at ${file}; ingesting into it`);
+    })()
+      .catch((e) => {
+        log.error({ code: 'VIGIL_STORE_LOST', err: errorText(e) }, `rebuilding the store failed: ${errorText(e)}; vigil cannot go on`);
+        this.o.onFatal?.(e as Error);
+      })
+      .finally(() => {
+        this.rebuilding = null;
+      });
+    return this.rebuilding;
   }
 
   /** Drains everything pending (tests and shutdown). */
@@ -344,22 +464,42 @@ export class Agent {
   }
 
   async stop(): Promise<void> {
+    if (this.stopRequested) return;
+    this.stopRequested = true;
+    // A store rebuild cannot be interrupted halfway: let it end, then stop what it started.
+    await this.rebuilding;
     if (this.stopped) return;
+    await this.shutdown(true);
+    this.o.log.info({}, 'vigil stopped');
+  }
+
+  /** Stops every stage in reverse order; `finalDrain` commits what was written before the stop. */
+  private async shutdown(finalDrain: boolean): Promise<void> {
     this.stopped = true;
     if (this.evalTimer) clearTimeout(this.evalTimer);
+    this.evalTimer = null;
     if (this.retentionTimer) clearInterval(this.retentionTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    if (this.storeTimer) clearInterval(this.storeTimer);
+    this.storeTimer = null;
     await this.api?.close();
+    this.api = null;
+    this.apiAddress = null;
     await this.watcher?.close();
+    this.watcher = null;
     await this.reloader?.close();
     await this.runner?.stop();
     await this.dispatcher?.stop();
     for (const ch of this.channels.values()) await ch.close?.();
     await this.stopSampler?.();
     try {
-      // The last batch: whatever was written before SIGTERM is committed.
       await this.draining;
-      this.tailer.scan();
-      await this.pipeline.drainSome(16);
+      // The last batch: whatever was written before SIGTERM is committed.
+      if (finalDrain) {
+        this.tailer.scan();
+        await this.pipeline.drainSome(16);
+      }
     } catch (e) {
       this.o.log.error({ err: (e as Error).message }, 'final drain failed; the lines will be read at next start');
     }
@@ -367,7 +507,7 @@ export class Agent {
     this.tailer.close();
     this.db.close();
     this.releaseLock?.();
-    this.o.log.info({}, 'vigil stopped');
+    this.releaseLock = null;
   }
 }
 

@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   VIGIL_STATE_DIR: 'The state directory cannot be created or written.',
   VIGIL_STORE_MIGRATION: 'The SQLite database has a schema newer than this vigil, or a migration failed.',
   VIGIL_STORE_BUSY: 'The store is locked by another process: another vigil on the state directory, or a process holding the SQLite write lock (the API answers 503 with Retry-After; writes are retried).',
+  VIGIL_STORE_LOST: 'The store (vigil.db or its WAL) was deleted or replaced under the running agent; it is rebuilt.',
   VIGIL_TAIL_IO: 'A watched log file could not be read (permissions, I/O error); it is retried.',
   VIGIL_WATCH_FALLBACK: 'inotify could not watch a path (ENOSPC or EMFILE); vigil polls it instead.',
   VIGIL_TIME_RANGE: 'A --from/--to or hours value is not a valid time range.',

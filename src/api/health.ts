@@ -398,7 +398,9 @@ export class HealthService {
     const pending = outbox.byChannel.reduce((s, c) => s + c.pending, 0);
     const failedRecently = r.outboxFailedSince(now - 24 * HOUR);
     const db = r.dbSize();
+    const writes = this.d.runtime.storeWrites?.() ?? { failing: false };
     const details = {
+      store_writes: writes.failing ? { failing: true, since: new Date(writes.since).toISOString(), failures: writes.failures, error: writes.error } : { failing: false },
       ingest_lag_seconds: lag === null ? null : round1(lag / 1000),
       parse_errors_last_hour: parseErrors,
       last_rule_reload: reload === null ? null : { at: new Date(reload.at).toISOString(), ok: reload.ok, error: reload.error ?? null },
@@ -410,6 +412,9 @@ export class HealthService {
       database_free_pages: db.freePages,
       uptime_seconds: Math.round((now - this.d.runtime.startedAt) / 1000),
     };
+    if (writes.failing) {
+      f.add('critical', `commits to the store have been failing for ${fmtAge(now - writes.since)} (${writes.failures} tries: ${writes.error}); lines wait in the log files`);
+    }
     if (lag !== null) f.add(level(lag, t.ingestLagMs), `ingest is ${fmtAge(lag)} behind`);
     f.add(level(parseErrors, t.parseErrorsPerHour), `${parseErrors} unparseable line(s) in the last hour`);
     if (reload !== null && !reload.ok) f.add('warning', `the last rule reload failed (${reload.error ?? 'no detail'}), so the previous rules keep running`);

@@ -22,7 +22,11 @@ export interface RuntimeView {
   ingestLagMs(): number | null;
   /** Epoch ms the agent started. */
   readonly startedAt: number;
+  /** Whether commits to the store are failing right now (disk full, database locked); absent: not known. */
+  storeWrites?(): StoreWrites;
 }
+
+export type StoreWrites = { failing: false } | { failing: true; since: number; failures: number; error: string };
 
 export interface Level2 {
   warning: number;

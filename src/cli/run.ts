@@ -16,7 +16,7 @@ export function registerRun(program: Command): void {
       let config = loadConfig({ file });
       const log = createLogger(config.log_level);
       if (!file) config = withWritableStateDir(config, (msg) => log.warn({}, msg));
-      const agent = new Agent({ config, clock: systemClock, log });
+      const agent = new Agent({ config, clock: systemClock, log, onFatal: () => process.exit(1) });
       await agent.start();
       let stopping = false;
       const stop = async (signal: string) => {

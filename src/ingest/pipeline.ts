@@ -60,6 +60,8 @@ interface ReadBatch {
   reads: ReadResult[];
   released: string[];
   bytes: number;
+  /** Log bytes this batch reads at most: batchBytes, less on a small disk (the store's WAL bound). */
+  limit: number;
   /** Reading for this batch is over (it is full, or the tailer had nothing more). */
   closed: boolean;
   caughtUp: boolean;
@@ -76,6 +78,8 @@ interface InFlight {
   error: Error | null;
 }
 
+/** A batch reads at least this much, however small the disk (one chunk). */
+const MIN_BATCH_BYTES = 256 * 1024;
 const CHUNK_BUFFER = (1 << 20) + (1 << 16);
 /**
  * Chunks queued on a worker before this thread parses the next one itself: one being
@@ -218,7 +222,8 @@ export class Pipeline {
         this.o.aggregator.take(false);
         this.o.aggregator.discardRing();
         this.rewind(batches[0]!.before, batches.flatMap((b) => b.reads));
-        this.log('error', 'batch failed; its lines will be read again', { error: (e as Error).message, code: 'VIGIL_STATE_DIR' });
+        // debug: the caller logs a failing store once, not once per try (a full disk retries for hours).
+        this.log('debug', 'batch failed; its lines will be read again', { error: (e as Error).message, code: 'VIGIL_STATE_DIR' });
       }
       throw e;
     }
@@ -253,7 +258,7 @@ export class Pipeline {
     const { tailer } = this.o;
     this.nSpans = 0;
     this.chunk = null;
-    const r = tailer.readNext(this.sink, this.batchBytes - b.bytes);
+    const r = tailer.readNext(this.sink, b.limit - b.bytes);
     if (r === null) b.caughtUp = true;
     else {
       b.reads.push(r);
@@ -263,7 +268,7 @@ export class Pipeline {
         b.pending++;
       }
     }
-    if (b.caughtUp || b.bytes >= this.batchBytes) {
+    if (b.caughtUp || b.bytes >= b.limit) {
       b.closed = true;
       b.released = tailer.takeReleased();
     }
@@ -277,6 +282,7 @@ export class Pipeline {
       reads: [],
       released: [],
       bytes: 0,
+      limit: Math.min(this.batchBytes, Math.max(MIN_BATCH_BYTES, this.o.writer.batchBytesRoom())),
       closed: false,
       caughtUp: false,
       pending: 0,

@@ -1,6 +1,7 @@
+import path from 'node:path';
 import type { Statement } from 'better-sqlite3';
 import type { Checkpoint } from '../tail/index.js';
-import type { DB } from './db.js';
+import { batchBytesRoom, sizeWal, type DB } from './db.js';
 import { type Histogram, encodeDense } from './histogram.js';
 
 /**
@@ -143,10 +144,13 @@ export class BatchWriter {
   private readonly pendingDays = new Map<string, Rollup>();
   private readonly flushTx: (readableAt: number) => void;
 
+  private readonly stateDir: string | null;
+
   constructor(
-    db: DB,
+    private readonly db: DB,
     private readonly limits: BatchLimits,
   ) {
+    this.stateDir = db.memory || db.name === '' ? null : path.dirname(db.name);
     this.upsertWindow = db.prepare(`
       INSERT INTO windows (res, start, logger, level, stage, error_code, lines, ops, ops_failed, dur_count, dur_sum, dur_min, dur_max, dur_hist)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -200,6 +204,7 @@ export class BatchWriter {
       ON CONFLICT (fingerprint) DO UPDATE SET path = excluded.path, dev = excluded.dev, ino = excluded.ino,
         offset = excluded.offset, skipping = excluded.skipping, size_seen = excluded.size_seen, updated_at = excluded.updated_at, tail = excluded.tail`);
     this.deleteCheckpoint = db.prepare(`DELETE FROM checkpoints WHERE fingerprint = ?`);
+    // The checkpoint interval is openStore's (sizeWal): ~40 MB of WAL on a roomy disk.
     this.tx = db.transaction((b: Batch) => this.write(b));
     this.flushTx = db.transaction((readableAt: number) => {
       for (const [res, pending] of [
@@ -213,16 +218,21 @@ export class BatchWriter {
         }
       }
     });
-    // A catch-up batch rewrites pages all over the sessions table, more than the default
-    // 1000-page checkpoint interval: checkpoint every ~40 MB of WAL instead of after every
-    // batch, so a page rewritten by several batches is copied into the database once.
-    // Measured: commit CPU -10% on 1M lines.
-    db.pragma('wal_autocheckpoint = 10000');
   }
 
   /** Writes the whole batch in one transaction; throws (and writes nothing) on failure. */
   commit(b: Batch): void {
-    this.tx(b);
+    try {
+      this.tx(b);
+    } finally {
+      // The database grows as it ingests: the WAL bound follows the free space left.
+      if (this.stateDir !== null) sizeWal(this.db, this.stateDir);
+    }
+  }
+
+  /** Log bytes the next batch may read (the WAL bound of a small disk; see batchBytesRoom). */
+  batchBytesRoom(): number {
+    return batchBytesRoom(this.db);
   }
 
   private write(b: Batch): void {
