@@ -3,7 +3,7 @@ import { loadConfig } from '../config/load.js';
 import { formatLocated, VigilError } from '../errors.js';
 import { lintRuleSet } from '../rules/reload.js';
 import { systemClock } from '../clock.js';
-import { formatFileResult, runTestFile } from '../rules/testing/index.js';
+import { formatFileResult, runTestFile } from '../ruletest/index.js';
 import { Progress } from '../util/progress.js';
 
 export function registerRules(program: Command): void {

@@ -3,7 +3,7 @@ import { realpath } from 'node:fs/promises';
 import si from 'systeminformation';
 import type { Clock } from '../clock.js';
 import { errorText, VigilError } from '../errors.js';
-import { startTicker, type SetTimer } from './ticker.js';
+import { startTicker, type SetTimer } from '../util/ticker.js';
 
 export interface DiskSample {
   /** The path as configured in `system.disks`. */

@@ -4,11 +4,11 @@
  * start()), `vigil replay` and `vigil rules test` (the logs' clock), so what a test
  * proves is what pages an operator.
  */
-import { startTicker, type SetTimer, type Ticker } from '../collect/ticker.js';
+import { startTicker, type SetTimer, type Ticker } from '../util/ticker.js';
 import type { Clock } from '../clock.js';
-import type { AlertStore, OnNotify, RecordedTransition } from '../store/alerts.js';
+import type { AlertStore, Recorded } from '../store/alerts.js';
 import { evaluate, type RuleError, type RuleSet, type TrackedAlert, type Transition } from './engine.js';
-import type { Severity } from './rule.js';
+import type { Rule, Severity } from './rule.js';
 import { backupQuery, type BackupQuery, type Sources } from './facts.js';
 
 /** A pino Logger fits; tests can pass a small object. */
@@ -17,6 +17,16 @@ export interface RunnerLog {
   warn(data: object, msg: string): void;
   error(data: object, msg: string): void;
 }
+
+/** A transition as stored: `alertId` is the episode's row in `alerts`. */
+export type RecordedTransition = Recorded<Transition>;
+
+/**
+ * Called inside the transaction that records an evaluation, for every transition with
+ * `notify` set, with the rule it came from (undefined once a reload removed it); a throw
+ * rolls the whole evaluation back, so a notification exists iff its transition does.
+ */
+export type OnNotify = (t: RecordedTransition, rule: Rule | undefined) => void;
 
 export interface RuleRunnerOptions {
   rules: RuleSet;
@@ -95,7 +105,12 @@ export class RuleRunner {
     for (const e of ev.errors) this.o.log.warn({ rule: e.rule, alert: e.alertKey, at: new Date(now).toISOString() }, `rule ${e.rule}: ${e.message}`);
     let recorded: RecordedTransition[];
     try {
-      recorded = this.o.alertStore.record({ states: ev.states, transitions: ev.transitions, rules }, this.o.onNotify);
+      const onNotify = this.o.onNotify;
+      const ruleOf = onNotify && new Map(rules.rules.map((r) => [r.name, r]));
+      recorded = this.o.alertStore.record<Transition>(
+        { states: ev.states, transitions: ev.transitions },
+        onNotify && ((t) => onNotify(t, ruleOf!.get(t.rule))),
+      );
     } catch (e) {
       // Nothing was stored, so the states stay as they were: the same transitions are
       // found again (and notified once) at the next evaluation.

@@ -6,23 +6,52 @@
  * transaction by `onNotify`: a notification exists iff its transition does.
  */
 import type { Statement } from 'better-sqlite3';
-import type { RuleSet, TrackedAlert, Transition } from '../rules/engine.js';
-import type { Rule } from '../rules/rule.js';
 import type { DB } from './db.js';
 
-/** A transition as stored: `alertId` is the episode's row in `alerts`. */
-export type RecordedTransition = Transition & { alertId: number };
+/**
+ * What the store keeps of an alert between evaluations and restarts. It is the engine's
+ * TrackedAlert (rules/engine.ts) spelled where it is stored: the store builds on nothing
+ * above it, and the rule runner reads and records TrackedAlerts through it, so the compiler
+ * holds the two shapes equal.
+ */
+export interface PersistedAlert {
+  rule: string;
+  /** Static labels and group values, keys sorted. */
+  labels: Record<string, string>;
+  state: 'inactive' | 'pending' | 'firing';
+  activeSince: number | null;
+  firingSince: number | null;
+  lastHeldAt: number | null;
+  lastNotifiedAt: number | null;
+  keepFiringSince: number | null;
+  resolvedAt: number | null;
+}
 
-export interface RecordInput {
+/** What the store reads of a transition (the engine's Transition is one). */
+export interface StoredTransition {
+  at: number;
+  rule: string;
+  alertKey: string;
+  state: 'pending' | 'firing' | 'resolved' | 'inactive';
+  severity: string;
+  labels: Record<string, string>;
+  summary: string;
+  description?: string;
+  values: Readonly<Record<string, unknown>>;
+  notify?: 'firing' | 'repeat' | 'resolved';
+}
+
+/** A transition as stored: `alertId` is the episode's row in `alerts`. */
+export type Recorded<T extends StoredTransition> = T & { alertId: number };
+
+export interface RecordInput<T extends StoredTransition> {
   /** Every alert pending or firing after the evaluation (evaluate()'s `states`). */
-  states: ReadonlyMap<string, TrackedAlert>;
-  transitions: readonly Transition[];
-  /** The rule set evaluated; lets onNotify receive each transition's Rule (channels, …). */
-  rules?: RuleSet;
+  states: ReadonlyMap<string, PersistedAlert>;
+  transitions: readonly T[];
 }
 
 /** Called inside the recording transaction for every transition with `notify` set; a throw rolls the whole evaluation back. */
-export type OnNotify = (t: RecordedTransition, rule: Rule | undefined) => void;
+export type OnNotify<T extends StoredTransition> = (t: Recorded<T>) => void;
 
 export interface AlertRow {
   id: number;
@@ -47,7 +76,7 @@ export class AlertStore {
   >;
   /** alert_key → the JSON stored in alert_state; only changed states are written. */
   private stored: Map<string, string> | null = null;
-  private readonly tx: (input: RecordInput, onNotify: OnNotify | undefined) => RecordedTransition[];
+  private readonly tx: (input: RecordInput<StoredTransition>, onNotify: OnNotify<StoredTransition> | undefined) => Recorded<StoredTransition>[];
 
   constructor(private readonly db: DB) {
     this.s = {
@@ -65,12 +94,12 @@ export class AlertStore {
       deleteState: db.prepare(`DELETE FROM alert_state WHERE alert_key = ?`),
       allStates: db.prepare(`SELECT alert_key AS key, state FROM alert_state ORDER BY alert_key`),
     };
-    this.tx = db.transaction((input: RecordInput, onNotify: OnNotify | undefined) => this.write(input, onNotify));
+    this.tx = db.transaction((input: RecordInput<StoredTransition>, onNotify: OnNotify<StoredTransition> | undefined) => this.write(input, onNotify));
   }
 
   /** The engine state saved by the last record(): pending timers and firing alerts survive a restart. */
-  loadStates(): Map<string, TrackedAlert> {
-    const out = new Map<string, TrackedAlert>();
+  loadStates(): Map<string, PersistedAlert> {
+    const out = new Map<string, PersistedAlert>();
     const stored = new Map<string, string>();
     for (const row of this.s.allStates.all() as { key: string; state: string }[]) {
       stored.set(row.key, row.state);
@@ -92,11 +121,12 @@ export class AlertStore {
    * each due notification — all in one transaction. Returns the transitions with their
    * episode ids, in the order given. Every transition carries its own time (`at`).
    */
-  record(input: RecordInput, onNotify?: OnNotify): RecordedTransition[] {
+  record<T extends StoredTransition>(input: RecordInput<T>, onNotify?: OnNotify<T>): Recorded<T>[] {
     if (this.stored === null) this.loadStates();
     const before = new Map(this.stored!);
     try {
-      return this.tx(input, onNotify);
+      // The transaction only adds alertId to each transition it is given, so T survives it.
+      return this.tx(input, onNotify as OnNotify<StoredTransition> | undefined) as Recorded<T>[];
     } catch (e) {
       this.stored = before; // the transaction rolled back: so does what we believe is stored
       throw e;
@@ -134,7 +164,7 @@ export class AlertStore {
     }[];
   }
 
-  private write(input: RecordInput, onNotify: OnNotify | undefined): RecordedTransition[] {
+  private write(input: RecordInput<StoredTransition>, onNotify: OnNotify<StoredTransition> | undefined): Recorded<StoredTransition>[] {
     const stored = this.stored!;
     for (const [key, st] of input.states) {
       const json = JSON.stringify(st);
@@ -148,19 +178,18 @@ export class AlertStore {
       stored.delete(key);
     }
 
-    const rules = ruleLookup(input.rules);
-    const out: RecordedTransition[] = [];
+    const out: Recorded<StoredTransition>[] = [];
     for (const t of input.transitions) {
       const alertId = this.episode(t, input.states.get(t.alertKey));
-      const rt: RecordedTransition = { ...t, alertId };
+      const rt: Recorded<StoredTransition> = { ...t, alertId };
       out.push(rt);
-      if (t.notify && onNotify) onNotify(rt, rules(t.rule));
+      if (t.notify && onNotify) onNotify(rt);
     }
     return out;
   }
 
   /** Updates (or opens) the episode a transition belongs to and returns its id. */
-  private episode(t: Transition, st: TrackedAlert | undefined): number {
+  private episode(t: StoredTransition, st: PersistedAlert | undefined): number {
     const open = this.s.openEpisode.get(t.alertKey) as { id: number } | undefined;
     const facts = JSON.stringify(t.values);
     const description = t.description ?? null;
@@ -188,7 +217,7 @@ export class AlertStore {
   }
 
   /** A new episode row in the transition's state (firing since `t.at` when it is firing); returns its id. */
-  private insertEpisode(t: Transition, facts: string, startedAt: number): number {
+  private insertEpisode(t: StoredTransition, facts: string, startedAt: number): number {
     const row = {
       alertKey: t.alertKey,
       rule: t.rule,
@@ -206,13 +235,7 @@ export class AlertStore {
   }
 }
 
-function ruleLookup(rules: RuleSet | undefined): (name: string) => Rule | undefined {
-  if (!rules) return () => undefined;
-  const byName = new Map(rules.rules.map((r) => [r.name, r]));
-  return (name) => byName.get(name);
-}
-
-function isTracked(v: unknown): v is TrackedAlert {
+function isTracked(v: unknown): v is PersistedAlert {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;
   return (

@@ -9,7 +9,7 @@
  * window, never a minute less.
  */
 import type { Statement } from 'better-sqlite3';
-import type { FactSource, OperationTotals, SampleMetric } from '../rules/facts.js';
+import type { FactSource, OperationTotals, SampleMetric } from './fact-source.js';
 import { MINUTE } from './batch.js';
 import type { DB } from './db.js';
 import { StoreReads, type SessionPolicy } from './reads.js';

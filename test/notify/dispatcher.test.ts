@@ -331,7 +331,7 @@ describe('Dispatcher: repeats, silences, stop and the live path', () => {
         });
       }
       const states = new Map(state.state === 'inactive' ? [] : [[key, { ...state, rule: 'high_error_rate', labels: { stage: 'merging' } }]]);
-      store.record({ states, transitions }, (t, ru) => void h.outbox.enqueue(t, ru, now));
+      store.record({ states, transitions }, (t) => void h.outbox.enqueue(t, undefined, now));
       await h.d.drain();
     }
     const got = r.accepted().flatMap((q) => q.json.alerts as Array<{ id: string; state: string; notificationId: string }>);

@@ -167,15 +167,15 @@ describe('Outbox.enqueue', () => {
     };
     const states = new Map([[t.alertKey, { ...r.next, rule: t.rule, labels: {} }]]);
     expect(() =>
-      store.record({ states, transitions: [t] }, (rt, ru) => {
-        outbox.enqueue(rt, ru, T0);
+      store.record({ states, transitions: [t] }, (rt) => {
+        outbox.enqueue(rt, undefined, T0);
         throw new Error('disk full');
       }),
     ).toThrow('disk full');
     expect(table.all()).toEqual([]);
     expect(store.recent()).toEqual([]);
 
-    const recorded = store.record({ states, transitions: [t] }, (rt, ru) => void outbox.enqueue(rt, ru, T0));
+    const recorded = store.record({ states, transitions: [t] }, (rt) => void outbox.enqueue(rt, undefined, T0));
     const rows = table.all();
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ alertId: recorded[0]!.alertId, status: 'pending', message: { startsAt: T0, state: 'firing' } });

@@ -7,7 +7,8 @@ import { RuleSet, type Transition } from '../../src/rules/engine.js';
 import { lintRuleSource } from '../../src/rules/load.js';
 import type { Rule } from '../../src/rules/rule.js';
 import { RuleRunner } from '../../src/rules/runner.js';
-import { AlertStore, type RecordedTransition } from '../../src/store/alerts.js';
+import { AlertStore } from '../../src/store/alerts.js';
+import type { RecordedTransition } from '../../src/rules/runner.js';
 import { openStore, type DB } from '../../src/store/db.js';
 import { memorySources } from '../rules/memory-sources.js';
 

@@ -169,16 +169,11 @@ describe('StoreFacts: system samples', () => {
       {
         cpuPercent: 93,
         memoryPercent: 88,
-        memoryUsedBytes: 1,
-        memoryTotalBytes: 2,
         load1: 1.5,
-        load5: 1,
-        load15: 1,
         disks: [
-          { mount: '/', usedPercent: 91, usedBytes: 1, sizeBytes: 2 },
-          { mount: '/data', usedPercent: 40, usedBytes: 1, sizeBytes: 2 },
+          { mount: '/', usedPercent: 91 },
+          { mount: '/data', usedPercent: 40 },
         ],
-        disksSkipped: [],
       },
       now - 20_000,
     );

@@ -27,12 +27,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from 'yaml';
-import type { Located } from '../../errors.js';
-import type { CheckChange, BackupFake } from '../../replay/checks.js';
-import { normalizeParam } from '../facts.js';
-import { didYouMean } from '../suggest.js';
-import { cannotRead, nodeKind, yamlErrors, type Field } from '../yaml-nodes.js';
-import { parseDuration } from '../../util/duration.js';
+import type { Located } from '../errors.js';
+import type { CheckChange, BackupFake } from '../replay/checks.js';
+import { normalizeParam } from '../rules/facts.js';
+import { didYouMean } from '../rules/suggest.js';
+import { cannotRead, nodeKind, yamlErrors, type Field } from '../rules/yaml-nodes.js';
+import { parseDuration } from '../util/duration.js';
 
 export const DEFAULT_START = Date.UTC(2026, 0, 1, 0, 0, 0);
 export const DEFAULT_INTERVAL_MS = 15_000;

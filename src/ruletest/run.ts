@@ -6,18 +6,18 @@
  * are compared with the expectation.
  */
 import fs from 'node:fs';
-import { DEFAULTS } from '../../config/load.js';
-import type { Located } from '../../errors.js';
-import { ScheduledChecks } from '../../replay/checks.js';
-import type { ReplayInput } from '../../replay/cursor.js';
-import { feed, type FeedProgress } from '../../replay/feeder.js';
-import { expandInputs } from '../../replay/files.js';
-import { replayRunner } from '../../replay/run.js';
-import { openStore } from '../../store/db.js';
-import { insertSample } from '../../store/samples.js';
-import type { RuleSet } from '../engine.js';
-import { lintRuleSet } from '../reload.js';
-import type { RunnerLog } from '../runner.js';
+import { DEFAULTS } from '../config/load.js';
+import type { Located } from '../errors.js';
+import { ScheduledChecks } from '../replay/checks.js';
+import type { ReplayInput } from '../replay/cursor.js';
+import { feed, type FeedProgress } from '../replay/feeder.js';
+import { expandInputs } from '../replay/files.js';
+import { replayRunner } from '../replay/run.js';
+import { openStore } from '../store/db.js';
+import { insertSample } from '../store/samples.js';
+import type { RuleSet } from '../rules/engine.js';
+import { lintRuleSet } from '../rules/reload.js';
+import type { RunnerLog } from '../rules/runner.js';
 import { parseTestFile, type EvalCheck, type ExpectedAlert, type TestCase, type TestFile } from './format.js';
 
 export interface GotAlert {

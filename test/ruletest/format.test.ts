@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatLocated } from '../../../src/errors.js';
-import { parseTestFile } from '../../../src/rules/testing/format.js';
-import { tmpDir } from '../../helpers/agent.js';
+import { formatLocated } from '../../src/errors.js';
+import { parseTestFile } from '../../src/ruletest/format.js';
+import { tmpDir } from '../helpers/agent.js';
 
 const dir = tmpDir('rule-test-format');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

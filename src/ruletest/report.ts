@@ -1,5 +1,5 @@
 /** Human-readable results of rule tests: one line per test, a per-alert diff for each failed eval_time. */
-import { formatLocated } from '../../errors.js';
+import { formatLocated } from '../errors.js';
 import type { ExpectedAlert } from './format.js';
 import type { FileResult, GotAlert } from './run.js';
 
