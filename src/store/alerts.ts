@@ -19,6 +19,14 @@ export interface RecordInput {
   transitions: readonly Transition[];
   /** The rule set evaluated; lets onNotify receive each transition's Rule (channels, …). */
   rules?: RuleSet;
+  /**
+   * Firing alerts whose notification was held (they fired while catching up): each is
+   * notified now as its episode fired — same summary, the true firing time — without a
+   * new transition row (its history already has one).
+   */
+  announce?: readonly string[];
+  /** The time of an announcement (last_notified_at); default: the episode's firing time. */
+  now?: number;
 }
 
 /** Called inside the recording transaction for every transition with `notify` set; a throw rolls the whole evaluation back. */
@@ -42,7 +50,7 @@ export interface AlertRow {
 
 export class AlertStore {
   private readonly s: Record<
-    'openEpisode' | 'insertAlert' | 'toFiring' | 'repeat' | 'close' | 'insertTransition' | 'upsertState' | 'deleteState' | 'allStates',
+    'openEpisode' | 'openFiring' | 'announced' | 'insertAlert' | 'toFiring' | 'repeat' | 'close' | 'insertTransition' | 'upsertState' | 'deleteState' | 'allStates',
     Statement
   >;
   /** alert_key → the JSON stored in alert_state; only changed states are written. */
@@ -52,6 +60,9 @@ export class AlertStore {
   constructor(private readonly db: DB) {
     this.s = {
       openEpisode: db.prepare(`SELECT id FROM alerts WHERE alert_key = ? AND state IN ('pending', 'firing') ORDER BY id DESC LIMIT 1`),
+      openFiring: db.prepare(`SELECT id, rule, severity, labels, summary, description, facts, firing_at AS firingAt FROM alerts
+        WHERE alert_key = ? AND state = 'firing' ORDER BY id DESC LIMIT 1`),
+      announced: db.prepare(`UPDATE alerts SET last_notified_at = ? WHERE id = ?`),
       insertAlert: db.prepare(`INSERT INTO alerts (alert_key, rule, severity, labels, state, summary, description, facts, started_at, firing_at, resolved_at, last_notified_at)
         VALUES (@alertKey, @rule, @severity, @labels, @state, @summary, @description, @facts, @startedAt, @firingAt, NULL, @lastNotifiedAt)`),
       toFiring: db.prepare(`UPDATE alerts SET state = 'firing', severity = @severity, summary = @summary, description = @description, facts = @facts,
@@ -155,6 +166,28 @@ export class AlertStore {
       const rt: RecordedTransition = { ...t, alertId };
       out.push(rt);
       if (t.notify && onNotify) onNotify(rt, rules(t.rule));
+    }
+    for (const key of input.announce ?? []) {
+      const row = this.s.openFiring.get(key) as
+        | { id: number; rule: string; severity: string; labels: string; summary: string; description: string | null; facts: string | null; firingAt: number | null }
+        | undefined;
+      if (!row) continue; // its episode was pruned: nothing to say it about
+      const at = row.firingAt ?? input.now ?? 0;
+      this.s.announced.run(input.now ?? at, row.id);
+      const rt: RecordedTransition = {
+        at,
+        rule: row.rule,
+        state: 'firing',
+        severity: row.severity as Transition['severity'],
+        labels: JSON.parse(row.labels) as Record<string, string>,
+        summary: row.summary,
+        values: row.facts === null ? {} : (JSON.parse(row.facts) as Transition['values']),
+        notify: 'firing',
+        alertKey: key,
+        alertId: row.id,
+      };
+      if (row.description !== null) rt.description = row.description;
+      onNotify?.(rt, rules(row.rule));
     }
     return out;
   }
