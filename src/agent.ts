@@ -20,7 +20,8 @@ import { Router, assertRuleChannels } from './notify/router.js';
 import type { Channel } from './notify/types.js';
 import type { RuleSet } from './rules/engine.js';
 import { RuleReloader } from './rules/reload.js';
-import { RuleRunner } from './rules/runner.js';
+import { RuleRunner, type EvalScope } from './rules/runner.js';
+import { Backlog, type BacklogFile } from './replay/backlog.js';
 import { AlertStore } from './store/alerts.js';
 import { AGENT_BUSY_TIMEOUT_MS, checkpointWal, openStore, sizeWal, storeFileGone, storeFileId, DB_FILE, type DB, type StoreFileId } from './store/db.js';
 import { StoreFacts } from './store/facts.js';
@@ -58,6 +59,18 @@ const WAL_CHECK_EVERY = 30;
 /** Backoff after failed commits: 500 ms, 1 s, 2 s … at most 30 s. */
 export function commitRetryDelayMs(failures: number): number {
   return Math.min(30_000, 250 * 2 ** Math.min(failures, 7));
+}
+
+/**
+ * The logs are behind: a backlog found at start being read on the logs' clock ('backlog'),
+ * or lines waiting to be read by the live ingest ('live'). Rules that read the logs are
+ * held meanwhile (no new firing, no resolve on half-read data).
+ */
+export interface CatchUp {
+  phase: 'backlog' | 'live';
+  since: number;
+  /** "catching up" was logged (a live lag is logged only once it held a rule evaluation). */
+  logged: boolean;
 }
 
 /** Commits to the store are failing (disk full, database locked): since when, how often, the last error. */
@@ -108,6 +121,9 @@ export class Agent {
   private rebuilding: Promise<void> | null = null;
   private stopRequested = false;
   private lastCommitAt: number | null = null;
+  private catchUp: CatchUp | null = null;
+  private backlog: Backlog | null = null;
+  private backlogRun: Promise<void> | null = null;
   private readonly startedAt: number;
 
   constructor(private readonly o: AgentOptions) {
@@ -183,6 +199,7 @@ export class Agent {
       sources: { facts: new StoreFacts(this.db, { abandonAfterMs: config.sessions.abandon_after_ms }), checks: this.checks },
       clock,
       alertStore: new AlertStore(this.db),
+      tickScope: () => this.tickScope(),
       onNotify: (t, rule) => {
         // Every announced transition also goes to the agent's own log (journald), so an
         // alert is visible even with no channel configured.
@@ -211,6 +228,7 @@ export class Agent {
       { mode: config.watch.mode, reconcileIntervalMs: config.watch.reconcile_interval_ms, pollIntervalMs: config.watch.poll_interval_ms, log: logFn(log) },
     );
     this.tailer.scan();
+    this.startCatchUp();
     this.watchStore();
     const state = path.join(config.state_dir, DB_FILE);
     const inputs = config.inputs.map((i) => i.path).join(', ');
@@ -228,13 +246,21 @@ export class Agent {
     const { config, clock, log } = this.o;
     const runtime: RuntimeView = {
       startedAt: this.startedAt,
-      files: () => this.tailer.files().map((f) => ({ path: f.path, size: f.size, offset: f.offset, lagBytes: f.lagBytes, lastReadAt: f.lastReadAt })),
+      files: () => {
+        // While the backlog is read by the catch-up, the tailer's offsets wait at the checkpoints it started from.
+        const behind = new Map(this.backlog?.status().files.map((b) => [b.path, b.bytesBehind]) ?? []);
+        return this.tailer.files().map((f) => {
+          const lag = behind.get(f.path) ?? f.lagBytes;
+          return { path: f.path, size: f.size, offset: f.size - lag, lagBytes: lag, lastReadAt: f.lastReadAt };
+        });
+      },
       lastRuleReload: () => {
         const r = this.reloader.lastReload();
         if (r.at === null) return null;
         return { at: r.at, ok: r.ok, ...(r.ok ? {} : { error: r.problems.map(formatLocated).join('\n') }) };
       },
       storeWrites: () => (this.commitFailure === null ? { failing: false } : { failing: true, ...this.commitFailure }),
+      catchUp: () => this.catchUpView(),
       ingestLagMs: () => {
         if (this.lastCommitAt === null) return null;
         const behind = this.tailer.files().some((f) => f.lagBytes > 0);
@@ -269,7 +295,106 @@ export class Agent {
   private afterCommit(c: CommitInfo): void {
     this.lastCommitAt = this.o.clock.now();
     this.o.onCommit?.(c);
-    if (c.lines > 0 && this.runner) this.evaluateSoon();
+    // Behind: the rules reading the logs wait until everything is read (see caughtUp).
+    if (c.lines > 0 && this.runner && this.catchUp === null) this.evaluateSoon();
+  }
+
+  /**
+   * Files behind at start (unread bytes past their checkpoints) are read first, on the
+   * logs' clock, by a Backlog (replay's feeder into this store, this RuleRunner stepping
+   * the log rules at log times without paging). The live ingest waits meanwhile, then
+   * goes on from the checkpoints the backlog committed.
+   */
+  private startCatchUp(): void {
+    const { config, clock, log } = this.o;
+    const cps = new Map(this.tailer.checkpoints().map((c) => [c.fingerprint, c]));
+    const files: BacklogFile[] = [];
+    for (const f of this.tailer.files()) {
+      const cp = cps.get(f.streamId);
+      if (f.lagBytes <= 0 || cp === undefined) continue;
+      const fmt = config.inputs[f.input]?.format;
+      const format = fmt === undefined || fmt === 'auto' ? undefined : fmt;
+      files.push({ streamId: f.streamId, path: f.path, checkpoint: cp, size: f.size, ...(format !== undefined ? { format } : {}) });
+    }
+    if (files.length === 0) return;
+    const bytes = files.reduce((s, f) => s + f.size - f.checkpoint.offset, 0);
+    this.catchUp = { phase: 'backlog', since: clock.now(), logged: true };
+    // Not before the time the alerts already stand at (the backlog may begin before the last run's last evaluation).
+    let from = -Infinity;
+    for (const st of this.runner.alerts().values()) from = Math.max(from, st.lastHeldAt ?? -Infinity, st.firingSince ?? -Infinity, st.resolvedAt ?? -Infinity);
+    const step = config.evaluation_interval_ms;
+    const backlog = new Backlog({
+      files,
+      db: this.db,
+      config,
+      runner: this.runner,
+      stepMs: step,
+      ...(Number.isFinite(from) ? { from: Math.floor(from / step) * step + step } : {}),
+      now: () => clock.now(),
+      shouldStop: () => this.stopped,
+    });
+    this.backlog = backlog;
+    log.info(
+      { phase: 'backlog', files: files.map((f) => ({ path: f.path, bytes_behind: f.size - f.checkpoint.offset })), bytes_behind: bytes },
+      `catching up: ${files.length} file(s) ${fmtMiB(bytes)} behind; read on the logs' clock, rules on the logs are held (recorded at their log times, not paged) until caught up`,
+    );
+    const started = clock.now();
+    this.backlogRun = backlog
+      .run()
+      .then(
+        (r) => {
+          log.info(
+            { lines: r.lines, evaluations: r.evaluations, first: r.firstTs === null ? null : new Date(r.firstTs).toISOString(), last: r.lastTs === null ? null : new Date(r.lastTs).toISOString(), took_ms: clock.now() - started },
+            `backlog read: ${r.lines} line(s) from ${r.firstTs === null ? '-' : new Date(r.firstTs).toISOString()} to ${r.lastTs === null ? '-' : new Date(r.lastTs).toISOString()}, rules evaluated ${r.evaluations} time(s) on their clock`,
+          );
+        },
+        (e) => log.error({ err: errorText(e) }, `reading the backlog failed (${errorText(e)}); the live ingest reads the rest, rules on the logs stay held until it is caught up`),
+      )
+      .finally(() => {
+        // The tailer goes on from what the backlog committed (also after a stop or a failure halfway).
+        for (const [id, cp] of backlog.committed) this.tailer.rewind(id, cp);
+        this.backlog = null;
+        this.backlogRun = null;
+        if (this.catchUp !== null) this.catchUp.phase = 'live';
+        this.needScan = true;
+        this.kick();
+      });
+  }
+
+  /** A wall-clock rule slot: while the logs are behind only the machine's rules run (and the hold is logged once). */
+  private tickScope(): EvalScope {
+    const c = this.catchUp;
+    if (c === null) return 'all';
+    if (!c.logged) {
+      c.logged = true;
+      const lag = this.tailer.files().reduce((s, f) => s + f.lagBytes, 0);
+      this.o.log.info({ phase: c.phase, bytes_behind: lag }, `catching up: ${fmtMiB(lag)} not read yet; rules on the logs are held until caught up`);
+    }
+    return 'machine';
+  }
+
+  /** Everything is read: rules on the logs run again, at once (and announce what still fires from the backlog). */
+  private caughtUp(): void {
+    const c = this.catchUp;
+    if (c === null || this.backlogRun !== null) return;
+    this.catchUp = null;
+    if (c.logged) {
+      const held = this.runner.held();
+      this.o.log.info(
+        { behind_for_ms: this.o.clock.now() - c.since, held_alerts: held },
+        `caught up after ${Math.round((this.o.clock.now() - c.since) / 100) / 10}s; rules on the logs run again` + (held.length > 0 ? ` (${held.length} alert(s) that fired during the backlog are announced if they still hold)` : ''),
+      );
+    }
+    this.api?.vigil.health.invalidate();
+    this.evaluateSoon();
+  }
+
+  private catchUpView() {
+    const c = this.catchUp;
+    if (c === null) return null;
+    const b = this.backlog?.status();
+    const files = b?.files ?? this.tailer.files().filter((f) => f.lagBytes > 0).map((f) => ({ path: f.path, bytesBehind: f.lagBytes }));
+    return { phase: c.phase, since: c.since, bytesBehind: files.reduce((s, f) => s + f.bytesBehind, 0), logTime: b?.logTime ?? null, files, heldAlerts: this.runner.held().length };
   }
 
   /** Evaluate the rules right after fresh lines are committed, coalescing bursts. */
@@ -302,7 +427,8 @@ export class Agent {
   kick(): void {
     // While commits fail, only the backoff timer retries: file events and the reconcile
     // scan (every second) kicking past it made a full disk spin at ~60 ms a try.
-    if (this.scheduled || this.stopped || this.retryTimer !== null) return;
+    // While the backlog is read on the logs' clock, the live ingest waits for its checkpoints.
+    if (this.scheduled || this.stopped || this.retryTimer !== null || this.backlogRun !== null) return;
     this.scheduled = true;
     setImmediate(() => this.drainTurn());
   }
@@ -333,7 +459,10 @@ export class Agent {
       }
       const r = await this.pipeline.drainSome(this.o.batchesPerTurn ?? 4);
       this.commitsRecovered();
-      if (r.more) this.kick();
+      if (r.more) {
+        this.catchUp ??= { phase: 'live', since: this.o.clock.now(), logged: false };
+        this.kick();
+      } else this.caughtUp();
     } catch (e) {
       // A failed commit (disk full, database locked): the tailer was rewound, nothing is
       // lost; try again later with a growing pause instead of spinning.
@@ -437,6 +566,7 @@ export class Agent {
 
   /** Drains everything pending (tests and shutdown). */
   async drainAll(): Promise<void> {
+    await this.backlogRun;
     await this.draining;
     this.tailer.scan();
     while ((await this.pipeline.drainSome(64)).more) {
@@ -486,6 +616,7 @@ export class Agent {
     await this.api?.close();
     this.api = null;
     this.apiAddress = null;
+    await this.backlogRun; // stopped at its next step, its last batch committed
     await this.watcher?.close();
     this.watcher = null;
     await this.reloader?.close();
@@ -527,6 +658,10 @@ function rateLimits(config: Config): Record<string, { perSecond: number; burst: 
   const out: Record<string, { perSecond: number; burst: number } | null> = {};
   for (const [name, v] of Object.entries(config.notify.rate_limits)) out[name] = v === null ? null : { perSecond: v, burst: Math.max(1, Math.ceil(v)) };
   return out;
+}
+
+function fmtMiB(bytes: number): string {
+  return bytes >= 1 << 20 ? `${Math.round((bytes / (1 << 20)) * 10) / 10} MiB` : `${bytes} bytes`;
 }
 
 function splitHostPort(listen: string): [string, string] {

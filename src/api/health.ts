@@ -399,7 +399,20 @@ export class HealthService {
     const failedRecently = r.outboxFailedSince(now - 24 * HOUR);
     const db = r.dbSize();
     const writes = this.d.runtime.storeWrites?.() ?? { failing: false };
+    const cu = this.d.runtime.catchUp?.() ?? null;
     const details = {
+      catch_up:
+        cu === null
+          ? { catching_up: false }
+          : {
+              catching_up: true,
+              phase: cu.phase,
+              since: new Date(cu.since).toISOString(),
+              bytes_behind: cu.bytesBehind,
+              log_time: cu.logTime === null ? null : new Date(cu.logTime).toISOString(),
+              held_alerts: cu.heldAlerts,
+              inputs: cu.files.map((x) => ({ path: x.path, bytes_behind: x.bytesBehind })),
+            },
       store_writes: writes.failing ? { failing: true, since: new Date(writes.since).toISOString(), failures: writes.failures, error: writes.error } : { failing: false },
       ingest_lag_seconds: lag === null ? null : round1(lag / 1000),
       parse_errors_last_hour: parseErrors,
@@ -416,6 +429,7 @@ export class HealthService {
       f.add('critical', `commits to the store have been failing for ${fmtAge(now - writes.since)} (${writes.failures} tries: ${writes.error}); lines wait in the log files`);
     }
     if (lag !== null) f.add(level(lag, t.ingestLagMs), `ingest is ${fmtAge(lag)} behind`);
+    if (cu !== null) f.add('warning', `catching up: ${fmtBytes(cu.bytesBehind)} not read yet; rules on the logs are held until caught up`);
     f.add(level(parseErrors, t.parseErrorsPerHour), `${parseErrors} unparseable line(s) in the last hour`);
     if (reload !== null && !reload.ok) f.add('warning', `the last rule reload failed (${reload.error ?? 'no detail'}), so the previous rules keep running`);
     f.add(level(pending, t.outboxPending), `${pending} notification(s) waiting in the outbox`);

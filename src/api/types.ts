@@ -22,8 +22,22 @@ export interface RuntimeView {
   ingestLagMs(): number | null;
   /** Epoch ms the agent started. */
   readonly startedAt: number;
+  /** The logs are behind and rules reading them are held; null when caught up; absent: not known. */
+  catchUp?(): CatchUpView | null;
   /** Whether commits to the store are failing right now (disk full, database locked); absent: not known. */
   storeWrites?(): StoreWrites;
+}
+
+export interface CatchUpView {
+  /** 'backlog': the unread bytes found at start, read on the logs' clock; 'live': lines waiting for the live ingest. */
+  phase: 'backlog' | 'live';
+  since: number;
+  bytesBehind: number;
+  /** The logs' time the held rules stand at (backlog phase); null otherwise. */
+  logTime: number | null;
+  files: { path: string; bytesBehind: number }[];
+  /** Alerts that fired during the backlog, announced once caught up if they still hold. */
+  heldAlerts: number;
 }
 
 export type StoreWrites = { failing: false } | { failing: true; since: number; failures: number; error: string };

@@ -25,6 +25,12 @@ export interface ReplayInput {
   lines?: readonly { text: string; at?: number }[];
   /** The input's configured format; absent: auto. */
   format?: FormatName;
+  /**
+   * Read one part from here (a checkpoint: the offset and whether it is inside an
+   * over-long line) up to `end` bytes at most — the agent's catch-up reads a backlog so.
+   * Only with a single part.
+   */
+  range?: { offset: number; skipping: boolean; end: number };
 }
 
 export interface CursorStats {
@@ -61,6 +67,9 @@ export class Cursor {
   private doneParts = 0;
   private memory: boolean;
   private readonly sink: LineSink;
+  private readonly range: ReplayInput['range'];
+  /** Where reading would go on after the lines handed over (see position()). */
+  private at: { offset: number; skipping: boolean };
 
   constructor(
     input: ReplayInput,
@@ -69,6 +78,10 @@ export class Cursor {
     this.file = input.file;
     this.parts = input.parts ?? [];
     this.format = input.format;
+    this.range = input.range;
+    if (this.range !== undefined && this.parts.length !== 1) throw new RangeError('a replay range needs exactly one part');
+    this.at = { offset: this.range?.offset ?? 0, skipping: this.range?.skipping ?? false };
+    this.doneParts = -(this.range?.offset ?? 0); // stats.bytes: what this cursor read, not where it began
     this.sink = {
       line: (_b, start, end) => this.addSpan(start, end),
       overlong: (_p, bytes) => this.addSpan(-1, bytes),
@@ -152,6 +165,16 @@ export class Cursor {
     return false;
   }
 
+  /**
+   * The checkpoint of what was handed over so far: the offset of the next byte to read and
+   * whether it is inside an over-long line. Exact at a chunk's end and before a normal
+   * line; after an over-long line in mid-chunk whose end is not known it stays at the
+   * last exact position (a crash there reads a few lines again, never skips one).
+   */
+  position(): { offset: number; skipping: boolean } {
+    return this.at;
+  }
+
   close(): void {
     this.closePart();
     this.part = this.parts.length;
@@ -164,7 +187,8 @@ export class Cursor {
       if (this.memory) return false;
       if (this.partEnded && !this.openNext()) return false;
       this.nSpans = this.next = 0;
-      const n = fs.readSync(this.fd!, this.buf, 0, this.buf.length, this.pos);
+      const len = this.range !== undefined ? Math.max(0, Math.min(this.buf.length, this.range.end - this.pos)) : this.buf.length;
+      const n = len === 0 ? 0 : fs.readSync(this.fd!, this.buf, 0, len, this.pos);
       const out = splitChunk(this.buf.subarray(0, n), this.skipping, this.maxLineBytes, this.sink, this.file);
       this.base = this.pos;
       this.pos += out.consumed;
@@ -181,6 +205,8 @@ export class Cursor {
 
   /** stats.bytes: up to the end of the last line handed over (for progress). */
   private noteDone(): void {
+    if (this.next >= this.nSpans) this.at = { offset: this.pos, skipping: this.skipping };
+    else if (this.spans[2 * this.next] !== -1) this.at = { offset: this.base + this.spans[2 * this.next]!, skipping: false };
     if (this.memory) {
       const end = this.spans[2 * this.next - 1]!;
       if (this.spans[2 * this.next - 2] !== -1) this.stats.bytes = end + 1;
@@ -201,8 +227,8 @@ export class Cursor {
         continue; // rotated away between listing and reading
       }
       this.doneParts += this.pos;
-      this.pos = this.base = 0;
-      this.skipping = false;
+      this.pos = this.base = this.range?.offset ?? 0;
+      this.skipping = this.range?.skipping ?? false;
       this.partEnded = false;
       return true;
     }

@@ -10,7 +10,7 @@ import type { Config } from '../config/load.js';
 import { Aggregator } from '../ingest/aggregate.js';
 import { CardinalityGuard } from '../ingest/cardinality.js';
 import { ChunkParser } from '../ingest/chunk.js';
-import type { RecordedTransition, RuleRunner } from '../rules/runner.js';
+import type { EvaluateOptions, RecordedTransition, RuleRunner } from '../rules/runner.js';
 import { BatchWriter, distinctInMinute } from '../store/batch.js';
 import type { DB } from '../store/db.js';
 import { Cursor, type ReplayInput } from './cursor.js';
@@ -32,10 +32,19 @@ export interface FeedOptions {
   from?: number;
   /** Last evaluation (inclusive), or computed from the last line's time (null without lines). Default: the last line's time. */
   until?: number | ((lastLineTs: number | null) => number);
+  /** How each step evaluates (the agent's catch-up: log rules only, nothing paged). */
+  evaluate?: EvaluateOptions;
+  /** Checked before each step: true ends the feed there (what was committed stays committed). */
+  shouldStop?: () => boolean;
   /** After each evaluation. */
   onStep?: (now: number, transitions: RecordedTransition[]) => void | Promise<void>;
   /** After each chunk ingested (for a progress display). */
   onProgress?: (p: FeedProgress) => void;
+  /**
+   * Just before each commit, with the aggregator holding the batch: the agent's catch-up
+   * adds its files' checkpoints here, so they commit in the same transaction as the lines.
+   */
+  beforeCommit?: (agg: Aggregator, cursors: readonly Cursor[]) => void;
   /** Bytes per committed batch at most, even within one step (bounds memory), as live ingest's batches. Default 16 MiB. */
   batchBytes?: number;
 }
@@ -98,6 +107,7 @@ export async function feed(inputs: readonly ReplayInput[], o: FeedOptions): Prom
     return { lines, rejected, bytes };
   };
   const commit = () => {
+    o.beforeCommit?.(agg, cursors);
     writer.commit(agg.take(false));
     res.batches++;
     inBatch = 0;
@@ -113,7 +123,7 @@ export async function feed(inputs: readonly ReplayInput[], o: FeedOptions): Prom
   };
   const evaluate = async (now: number) => {
     writer.flushRollups(now);
-    const t = await runner.evaluateAt(now);
+    const t = await runner.evaluateAt(now, o.evaluate);
     res.evaluations++;
     res.firstEvaluation ??= now;
     res.lastEvaluation = now;
@@ -129,10 +139,12 @@ export async function feed(inputs: readonly ReplayInput[], o: FeedOptions): Prom
       open = open.filter((c) => c.feedUntil(until, parser, agg, afterChunk));
       if (open.length === 0 || nextEval === null) break;
       if (dirty) commit();
+      if (o.shouldStop?.()) break;
       await evaluate(nextEval);
       nextEval += stepMs;
     }
     // The last lines, and the ring of recent lines (kept until the end, as during a catch-up).
+    o.beforeCommit?.(agg, cursors);
     writer.commit(agg.take(true));
     res.batches++;
   } finally {
@@ -147,7 +159,7 @@ export async function feed(inputs: readonly ReplayInput[], o: FeedOptions): Prom
   if (res.lines === 0) res.firstTs = null; // nothing was accepted: no clock
   const until = typeof o.until === 'function' ? o.until(res.lastTs) : (o.until ?? res.lastTs);
   if (until !== null && nextEval !== null) {
-    for (; nextEval <= until; nextEval += stepMs) await evaluate(nextEval);
+    for (; nextEval <= until && !o.shouldStop?.(); nextEval += stepMs) await evaluate(nextEval);
   }
   // The store is complete for whoever reads it afterwards (--db).
   writer.flushRollups(Infinity);

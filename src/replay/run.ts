@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import type { Config } from '../config/load.js';
 import { ManualClock } from '../clock.js';
 import type { RuleSet, Transition } from '../rules/engine.js';
-import type { CheckSource } from '../rules/facts.js';
+import { readsLogs, type CheckSource } from '../rules/facts.js';
 import { RuleRunner, type RunnerLog } from '../rules/runner.js';
 import { AlertStore } from '../store/alerts.js';
 import type { DB } from '../store/db.js';
@@ -36,8 +36,6 @@ export interface ReplayOptions {
   onProgress?: (p: FeedProgress) => void;
 }
 
-/** Facts a replay cannot move: no system samples exist and the checks answer healthy throughout. */
-const MACHINE_FACTS = new Set(['cpu_usage_percent', 'memory_usage_percent', 'disk_usage_percent', 'backup_present', 'backup_age_seconds', 'ffmpeg_available']);
 
 /**
  * How long to keep evaluating after the last line so alerts can settle: the longest
@@ -48,7 +46,7 @@ const MACHINE_FACTS = new Set(['cpu_usage_percent', 'memory_usage_percent', 'dis
 export function settleMs(set: RuleSet, stepMs: number): number {
   let longest = 0;
   for (const r of set.rules) {
-    if (r.uses.every((u) => MACHINE_FACTS.has(u.fact))) continue;
+    if (!readsLogs(r)) continue; // no system samples exist and the checks answer healthy throughout
     longest = Math.max(longest, r.forMs + r.keepFiringForMs);
   }
   return longest + stepMs;

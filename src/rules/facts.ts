@@ -321,6 +321,14 @@ const FACT_LIST: FactSpec[] = [
 
 export const FACTS: ReadonlyMap<string, FactSpec> = new Map(FACT_LIST.map((f) => [f.name, f]));
 
+/** Facts read from the machine (system samples, checks), not from the logs: no backlog of lines can make them wrong. */
+export const MACHINE_FACTS: ReadonlySet<string> = new Set(['cpu_usage_percent', 'memory_usage_percent', 'disk_usage_percent', 'backup_present', 'backup_age_seconds', 'ffmpeg_available']);
+
+/** Whether a rule reads any fact computed from log lines (then it is judged on the logs' clock while they are behind). */
+export function readsLogs(rule: { uses: readonly { fact: string }[] }): boolean {
+  return rule.uses.some((u) => !MACHINE_FACTS.has(u.fact));
+}
+
 /** Keys `group_by` accepts, and how to list a key's values seen in a window. */
 export const GROUP_KEYS: ReadonlyMap<string, (src: FactSource, q: { from: number; to: number }) => string[]> = new Map([
   ['stage', (src: FactSource, q: { from: number; to: number }) => src.distinctStages(q)],

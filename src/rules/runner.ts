@@ -7,9 +7,29 @@
 import { startTicker, type SetTimer, type Ticker } from '../util/ticker.js';
 import type { Clock } from '../clock.js';
 import type { AlertStore, Recorded } from '../store/alerts.js';
-import { evaluate, type RuleError, type RuleSet, type TrackedAlert, type Transition } from './engine.js';
+import { evaluate, RuleSet, type RuleError, type TrackedAlert, type Transition } from './engine.js';
 import type { Rule, Severity } from './rule.js';
-import { backupQuery, type BackupQuery, type Sources } from './facts.js';
+import { backupQuery, readsLogs, type BackupQuery, type Sources } from './facts.js';
+
+/**
+ * Which rules an evaluation steps: every rule, only those reading log facts, or only
+ * those reading machine facts (samples, checks). Alerts of the rules left out keep
+ * their state untouched, so each kind can run on its own clock: while the logs are
+ * behind, their rules are stepped on the logs' time and the machine's on the wall clock.
+ */
+export type EvalScope = 'all' | 'logs' | 'machine';
+
+export interface EvaluateOptions {
+  scope?: EvalScope;
+  /**
+   * false while catching up on a backlog: transitions are recorded with their true (log)
+   * times but nothing is paged. An alert that goes firing is *held* (its state keeps
+   * lastNotifiedAt null, so the hold survives a restart); the first announcing evaluation
+   * that finds it still firing notifies it once, one that finds it resolved records the end
+   * unannounced. Repeats are not sent while held. Default true.
+   */
+  announce?: boolean;
+}
 
 /** A pino Logger fits; tests can pass a small object. */
 export interface RunnerLog {
@@ -35,6 +55,8 @@ export interface RuleRunnerOptions {
   alertStore: AlertStore;
   onNotify?: OnNotify;
   log: RunnerLog;
+  /** Which rules a wall-clock slot of start() evaluates (the agent: only machine rules while the logs are behind). Default all. */
+  tickScope?: () => EvalScope;
   /** Timer for start(); tests inject one. */
   setTimer?: SetTimer;
 }
@@ -58,6 +80,7 @@ export class RuleRunner {
   private states: Map<string, TrackedAlert>;
   private chain: Promise<unknown> = Promise.resolve();
   private ticker: Ticker | null = null;
+  private scoped = new Map<EvalScope, RuleSet>();
   private readonly status: RunnerStatus = { lastEvaluationAt: null, lastDurationMs: null, evaluations: 0, failures: 0, lastErrors: [], skipped: 0 };
 
   constructor(private readonly o: RuleRunnerOptions) {
@@ -84,6 +107,22 @@ export class RuleRunner {
    */
   setRules(set: RuleSet): void {
     this.rules = set;
+    this.scoped.clear();
+  }
+
+  /** Alerts firing whose notification is held (they fired while catching up and were not announced yet). */
+  held(): string[] {
+    return [...this.states].filter(([, st]) => isHeld(st)).map(([k]) => k);
+  }
+
+  private scopedSet(scope: EvalScope): RuleSet {
+    if (scope === 'all') return this.rules;
+    let set = this.scoped.get(scope);
+    if (!set) {
+      set = new RuleSet(this.rules.rules.filter((r) => readsLogs(r) === (scope === 'logs')));
+      this.scoped.set(scope, set);
+    }
+    return set;
   }
 
   /**
@@ -91,24 +130,26 @@ export class RuleRunner {
    * (notifications enqueued inside it) and returns the recorded transitions.
    * Calls are serialized: a second call waits for the first to finish.
    */
-  evaluateAt(now: number): Promise<RecordedTransition[]> {
-    const run = this.chain.then(() => this.evaluateNow(now));
+  evaluateAt(now: number, opts: EvaluateOptions = {}): Promise<RecordedTransition[]> {
+    const run = this.chain.then(() => this.evaluateNow(now, opts.scope ?? 'all', opts.announce ?? true));
     this.chain = run.catch(() => undefined);
     return run;
   }
 
-  private async evaluateNow(now: number): Promise<RecordedTransition[]> {
+  private async evaluateNow(now: number, scope: EvalScope, announce: boolean): Promise<RecordedTransition[]> {
     const started = performance.now();
     const rules = this.rules;
-    const ev = await evaluate(rules, this.o.sources, now, this.states);
-    this.retireRemoved(rules, ev.states, ev.transitions, now);
+    const ev = await evaluate(this.scopedSet(scope), this.o.sources, now, this.states);
+    // Removed rules are retired by a full evaluation only (a scoped one does not see them all).
+    if (scope === 'all') this.retireRemoved(rules, ev.states, ev.transitions, now);
     for (const e of ev.errors) this.o.log.warn({ rule: e.rule, alert: e.alertKey, at: new Date(now).toISOString() }, `rule ${e.rule}: ${e.message}`);
+    const announced = this.hold(ev.states, ev.transitions, announce, now, scope);
     let recorded: RecordedTransition[];
     try {
       const onNotify = this.o.onNotify;
       const ruleOf = onNotify && new Map(rules.rules.map((r) => [r.name, r]));
       recorded = this.o.alertStore.record<Transition>(
-        { states: ev.states, transitions: ev.transitions },
+        { states: ev.states, transitions: ev.transitions, announce: announced, now },
         onNotify && ((t) => onNotify(t, ruleOf!.get(t.rule))),
       );
     } catch (e) {
@@ -124,6 +165,34 @@ export class RuleRunner {
     this.status.evaluations++;
     this.status.lastErrors = ev.errors;
     return recorded;
+  }
+
+  /**
+   * Applies the catch-up hold to one evaluation's result (in place): while not announcing,
+   * a new firing is held and a repeat or the end of a held alert is not sent; when
+   * announcing, the end of a held alert is recorded unannounced and every alert still
+   * held is returned to be announced now (its state marked notified).
+   */
+  private hold(states: Map<string, TrackedAlert>, transitions: Transition[], announce: boolean, now: number, scope: EvalScope): string[] {
+    for (const t of transitions) {
+      if (!t.notify) continue;
+      const before = this.states.get(t.alertKey);
+      if (!announce && t.notify === 'firing') {
+        const st = states.get(t.alertKey);
+        if (st) states.set(t.alertKey, { ...st, lastNotifiedAt: null });
+        delete t.notify;
+      } else if (!announce && t.notify === 'repeat') delete t.notify;
+      else if (t.notify === 'resolved' && before !== undefined && isHeld(before)) delete t.notify; // it ended before anyone was told it began
+    }
+    if (!announce) return [];
+    const evaluated = new Set(this.scopedSet(scope).rules.map((r) => r.name));
+    const out: string[] = [];
+    for (const [key, st] of states) {
+      if (!isHeld(st) || !evaluated.has(st.rule)) continue;
+      states.set(key, { ...st, lastNotifiedAt: now });
+      out.push(key);
+    }
+    return out.sort();
   }
 
   /**
@@ -169,7 +238,7 @@ export class RuleRunner {
       },
       run: async (slot) => {
         try {
-          await this.evaluateAt(slot);
+          await this.evaluateAt(slot, { scope: this.o.tickScope?.() ?? 'all' });
         } catch {
           // logged in evaluateNow; the next slot retries
         }
@@ -184,6 +253,11 @@ export class RuleRunner {
     await t?.stop();
     await this.chain;
   }
+}
+
+/** Firing, never announced: it fired while the agent was catching up. */
+function isHeld(st: TrackedAlert): boolean {
+  return st.state === 'firing' && st.lastNotifiedAt === null;
 }
 
 /**

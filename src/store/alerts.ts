@@ -48,6 +48,14 @@ export interface RecordInput<T extends StoredTransition> {
   /** Every alert pending or firing after the evaluation (evaluate()'s `states`). */
   states: ReadonlyMap<string, PersistedAlert>;
   transitions: readonly T[];
+  /**
+   * Firing alerts whose notification was held (they fired while catching up): each is
+   * notified now as its episode fired — same summary, the true firing time — without a
+   * new transition row (its history already has one).
+   */
+  announce?: readonly string[];
+  /** The time of an announcement (last_notified_at); default: the episode's firing time. */
+  now?: number;
 }
 
 /** Called inside the recording transaction for every transition with `notify` set; a throw rolls the whole evaluation back. */
@@ -71,7 +79,7 @@ export interface AlertRow {
 
 export class AlertStore {
   private readonly s: Record<
-    'openEpisode' | 'insertAlert' | 'toFiring' | 'repeat' | 'close' | 'insertTransition' | 'upsertState' | 'deleteState' | 'allStates',
+    'openEpisode' | 'openFiring' | 'announced' | 'insertAlert' | 'toFiring' | 'repeat' | 'close' | 'insertTransition' | 'upsertState' | 'deleteState' | 'allStates',
     Statement
   >;
   /** alert_key → the JSON stored in alert_state; only changed states are written. */
@@ -81,6 +89,9 @@ export class AlertStore {
   constructor(private readonly db: DB) {
     this.s = {
       openEpisode: db.prepare(`SELECT id FROM alerts WHERE alert_key = ? AND state IN ('pending', 'firing') ORDER BY id DESC LIMIT 1`),
+      openFiring: db.prepare(`SELECT id, rule, severity, labels, summary, description, facts, firing_at AS firingAt FROM alerts
+        WHERE alert_key = ? AND state = 'firing' ORDER BY id DESC LIMIT 1`),
+      announced: db.prepare(`UPDATE alerts SET last_notified_at = ? WHERE id = ?`),
       insertAlert: db.prepare(`INSERT INTO alerts (alert_key, rule, severity, labels, state, summary, description, facts, started_at, firing_at, resolved_at, last_notified_at)
         VALUES (@alertKey, @rule, @severity, @labels, @state, @summary, @description, @facts, @startedAt, @firingAt, NULL, @lastNotifiedAt)`),
       toFiring: db.prepare(`UPDATE alerts SET state = 'firing', severity = @severity, summary = @summary, description = @description, facts = @facts,
@@ -125,7 +136,8 @@ export class AlertStore {
     if (this.stored === null) this.loadStates();
     const before = new Map(this.stored!);
     try {
-      // The transaction only adds alertId to each transition it is given, so T survives it.
+      // The transaction adds alertId to each transition it is given, and an announcement is
+      // rebuilt from the row an earlier record() wrote from a T: either way a T comes out.
       return this.tx(input, onNotify as OnNotify<StoredTransition> | undefined) as Recorded<T>[];
     } catch (e) {
       this.stored = before; // the transaction rolled back: so does what we believe is stored
@@ -184,6 +196,28 @@ export class AlertStore {
       const rt: Recorded<StoredTransition> = { ...t, alertId };
       out.push(rt);
       if (t.notify && onNotify) onNotify(rt);
+    }
+    for (const key of input.announce ?? []) {
+      const row = this.s.openFiring.get(key) as
+        | { id: number; rule: string; severity: string; labels: string; summary: string; description: string | null; facts: string | null; firingAt: number | null }
+        | undefined;
+      if (!row) continue; // its episode was pruned: nothing to say it about
+      const at = row.firingAt ?? input.now ?? 0;
+      this.s.announced.run(input.now ?? at, row.id);
+      const rt: Recorded<StoredTransition> = {
+        at,
+        rule: row.rule,
+        state: 'firing',
+        severity: row.severity,
+        labels: JSON.parse(row.labels) as Record<string, string>,
+        summary: row.summary,
+        values: row.facts === null ? {} : (JSON.parse(row.facts) as Record<string, unknown>),
+        notify: 'firing',
+        alertKey: key,
+        alertId: row.id,
+      };
+      if (row.description !== null) rt.description = row.description;
+      onNotify?.(rt);
     }
     return out;
   }

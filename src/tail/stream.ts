@@ -212,6 +212,7 @@ export class TailStream {
       lagBytes: Math.max(0, this.knownSize - this.offset),
       lastReadAt: this.lastReadAt,
       skipping: this.skipping,
+      input: this.input,
     };
   }
 

@@ -77,6 +77,8 @@ export interface FileStatus {
   lagBytes: number;
   lastReadAt: number | null;
   skipping: boolean;
+  /** Index in TailerOptions.inputs of the input whose glob found the file (-1: not known). */
+  input: number;
 }
 
 export type TailLog = LogFn;
