@@ -150,7 +150,6 @@ function prepareStatements(db: DB) {
     ),
     byStatus: db.prepare(`SELECT * FROM outbox WHERE status = ? ORDER BY id DESC LIMIT ?`),
     all: db.prepare(`SELECT * FROM outbox ORDER BY id`),
-    prune: db.prepare(`DELETE FROM outbox WHERE status <> 'pending' AND created_at < ?`),
   };
 }
 
@@ -261,11 +260,6 @@ export class OutboxTable {
 
   all(): OutboxRow[] {
     return (this.st.all.all() as RawRow[]).map(fromRaw);
-  }
-
-  /** Retention: settled rows (delivered, failed, expired, silenced) created before `before`. */
-  prune(before: number): number {
-    return this.st.prune.run(before).changes;
   }
 }
 

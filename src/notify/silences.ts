@@ -199,11 +199,6 @@ export class SilenceStore {
     return (labels) => active.find((a) => a.p(labels))?.s;
   }
 
-  /** Deletes silences that ended before `before` (retention). */
-  prune(before: number): number {
-    return this.db.prepare('DELETE FROM silences WHERE ends_at < ?').run(before).changes;
-  }
-
   private predicate(s: Silence): LabelPredicate {
     const key = `${s.id}:${JSON.stringify(s.matchers)}`;
     let p = this.compiled.get(key);

@@ -61,22 +61,6 @@ export interface RecordInput<T extends StoredTransition> {
 /** Called inside the recording transaction for every transition with `notify` set; a throw rolls the whole evaluation back. */
 export type OnNotify<T extends StoredTransition> = (t: Recorded<T>) => void;
 
-export interface AlertRow {
-  id: number;
-  alertKey: string;
-  rule: string;
-  severity: string;
-  labels: Record<string, string>;
-  state: 'pending' | 'firing' | 'resolved' | 'inactive';
-  summary: string;
-  description: string | null;
-  facts: Record<string, unknown> | null;
-  startedAt: number;
-  firingAt: number | null;
-  resolvedAt: number | null;
-  lastNotifiedAt: number | null;
-}
-
 export class AlertStore {
   private readonly s: Record<
     'openEpisode' | 'openFiring' | 'announced' | 'insertAlert' | 'toFiring' | 'repeat' | 'close' | 'insertTransition' | 'upsertState' | 'deleteState' | 'allStates',
@@ -150,30 +134,6 @@ export class AlertStore {
     return this.db.prepare(`SELECT severity, summary FROM alerts WHERE alert_key = ? ORDER BY id DESC LIMIT 1`).get(alertKey) as
       | { severity: string; summary: string }
       | undefined;
-  }
-
-  /** Newest episodes first (for tests; the API reads alerts through StoreReads). */
-  recent(limit = 50): AlertRow[] {
-    const rows = this.db
-      .prepare(
-        `SELECT id, alert_key AS alertKey, rule, severity, labels, state, summary, description, facts, started_at AS startedAt,
-           firing_at AS firingAt, resolved_at AS resolvedAt, last_notified_at AS lastNotifiedAt FROM alerts ORDER BY id DESC LIMIT ?`,
-      )
-      .all(limit) as (Omit<AlertRow, 'labels' | 'facts'> & { labels: string; facts: string | null })[];
-    return rows.map((r) => ({
-      ...r,
-      labels: JSON.parse(r.labels) as AlertRow['labels'],
-      facts: r.facts === null ? null : (JSON.parse(r.facts) as AlertRow['facts']),
-    }));
-  }
-
-  /** Transitions of one episode, oldest first. */
-  transitionsOf(alertId: number): { at: number; state: string; summary: string }[] {
-    return this.db.prepare(`SELECT at, state, summary FROM alert_transitions WHERE alert_id = ? ORDER BY id`).all(alertId) as {
-      at: number;
-      state: string;
-      summary: string;
-    }[];
   }
 
   private write(input: RecordInput<StoredTransition>, onNotify: OnNotify<StoredTransition> | undefined): Recorded<StoredTransition>[] {

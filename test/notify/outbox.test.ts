@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { recentEpisodes, transitionsOf } from '../helpers/alerts.js';
 import { alertMessageId } from '../../src/notify/message.js';
 import { Outbox, OutboxTable } from '../../src/notify/outbox.js';
 import { Router } from '../../src/notify/router.js';
@@ -173,7 +174,7 @@ describe('Outbox.enqueue', () => {
       }),
     ).toThrow('disk full');
     expect(table.all()).toEqual([]);
-    expect(store.recent()).toEqual([]);
+    expect(recentEpisodes(db)).toEqual([]);
 
     const recorded = store.record({ states, transitions: [t] }, (rt) => void outbox.enqueue(rt, undefined, T0));
     const rows = table.all();

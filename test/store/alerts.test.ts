@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { recentEpisodes, transitionsOf } from '../helpers/alerts.js';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -85,16 +86,16 @@ describe('AlertStore', () => {
     await r.evaluateAt(t(15)); // inactive: it never fired
 
     const store = new AlertStore(db);
-    const [second, first] = store.recent(10);
+    const [second, first] = recentEpisodes(db, 10);
     expect(first).toMatchObject({ rule: 'ffmpeg_down', state: 'resolved', severity: 'critical', labels: {}, startedAt: t(0), firingAt: t(2), resolvedAt: t(13), lastNotifiedAt: t(13), summary: 'ffmpeg down', description: 'ffmpeg_down is critical' });
     expect(first!.facts).toEqual({ ffmpeg_available: true });
-    expect(store.transitionsOf(first!.id).map((x) => [x.state, (x.at - base) / MIN])).toEqual([
+    expect(transitionsOf(db, first!.id).map((x) => [x.state, (x.at - base) / MIN])).toEqual([
       ['pending', 0],
       ['firing', 2],
       ['resolved', 13],
     ]);
     expect(second).toMatchObject({ state: 'inactive', startedAt: t(14), firingAt: null, resolvedAt: t(15) });
-    expect(store.transitionsOf(second!.id).map((x) => x.state)).toEqual(['pending', 'inactive']);
+    expect(transitionsOf(db, second!.id).map((x) => x.state)).toEqual(['pending', 'inactive']);
 
     expect(notes.rows()).toEqual([
       { alertId: first!.id, kind: 'firing', at: t(2), channels: '["pagerduty"]' },
@@ -191,12 +192,12 @@ describe('AlertStore', () => {
     const [end] = store.record({ states: new Map(), transitions: [tr({ notify: 'resolved' })] });
     const [rep] = store.record({ states: new Map(), transitions: [tr({ alertKey: 'ffmpeg_down{host="b"}', labels: { host: 'b' }, state: 'firing', notify: 'repeat', at: t(31) })] });
     const common = { rule: 'ffmpeg_down', severity: 'critical', summary: 'ffmpeg down', description: null, facts: { ffmpeg_available: true } };
-    expect(store.recent(10)).toEqual([
+    expect(recentEpisodes(db, 10)).toEqual([
       { ...common, id: rep!.alertId, alertKey: 'ffmpeg_down{host="b"}', labels: { host: 'b' }, state: 'firing', startedAt: t(31), firingAt: t(31), resolvedAt: null, lastNotifiedAt: t(31) },
       { ...common, id: end!.alertId, alertKey: 'ffmpeg_down{host="a"}', labels: { host: 'a' }, state: 'resolved', startedAt: t(30), firingAt: null, resolvedAt: t(30), lastNotifiedAt: t(30) },
     ]);
-    expect(store.transitionsOf(end!.alertId)).toEqual([{ at: t(30), state: 'resolved', summary: 'ffmpeg down' }]);
-    expect(store.transitionsOf(rep!.alertId)).toEqual([]); // a re-notification is not a state change
+    expect(transitionsOf(db, end!.alertId)).toEqual([{ at: t(30), state: 'resolved', summary: 'ffmpeg down' }]);
+    expect(transitionsOf(db, rep!.alertId)).toEqual([]); // a re-notification is not a state change
   });
 
   it('writes alert_state only when a state changed', async () => {
